@@ -1,0 +1,298 @@
+//! The registered actions and how a call finds its action.
+//!
+//! One file per action; this module holds the registry (names, kinds and selectors, in the
+//! order Velero's Go framework lists them) and the kind-checked lookup every call goes
+//! through.
+
+mod secrets;
+mod volumesnapshotclass_backup;
+mod volumesnapshotclass_restore;
+
+use crate::bindings::exports::velero::csi::actions::{
+    ActionInfo, ActionKind, BackupOutput, OperationProgress, ResourceSelector, RestoreOutput,
+};
+use crate::bindings::velero::csi::types::ResourceIdentifier;
+use crate::error::ActionError;
+use crate::host::Host;
+use crate::item::Item;
+use crate::velero::{Backup, Restore};
+
+/// A BackupItemAction v2.
+pub trait BackupItemAction: Sync {
+    /// Backs up one item.
+    fn execute(
+        &self,
+        host: &dyn Host,
+        item: Item,
+        backup: &Backup,
+    ) -> Result<BackupOutput, ActionError>;
+
+    /// Reports the progress of an operation this action started.
+    fn progress(
+        &self,
+        host: &dyn Host,
+        operation_id: &str,
+        backup: &Backup,
+    ) -> Result<OperationProgress, ActionError>;
+
+    /// Cancels an operation this action started (best effort).
+    fn cancel(
+        &self,
+        host: &dyn Host,
+        operation_id: &str,
+        backup: &Backup,
+    ) -> Result<(), ActionError>;
+}
+
+/// What a RestoreItemAction v2 receives.
+#[derive(Debug, Clone)]
+pub struct RestoreRequest {
+    /// The item about to be created, after Velero's clean-up and earlier actions.
+    pub item: Item,
+    /// The item exactly as stored in the backup.
+    pub item_from_backup: Item,
+    pub restore: Restore,
+}
+
+/// A RestoreItemAction v2.
+pub trait RestoreItemAction: Sync {
+    /// Restores one item.
+    fn execute(
+        &self,
+        host: &dyn Host,
+        request: RestoreRequest,
+    ) -> Result<RestoreOutput, ActionError>;
+
+    /// Reports the progress of an operation this action started.
+    fn progress(
+        &self,
+        host: &dyn Host,
+        operation_id: &str,
+        restore: &Restore,
+    ) -> Result<OperationProgress, ActionError>;
+
+    /// Cancels an operation this action started (best effort).
+    fn cancel(
+        &self,
+        host: &dyn Host,
+        operation_id: &str,
+        restore: &Restore,
+    ) -> Result<(), ActionError>;
+
+    /// Whether the additional items returned by `execute` are ready. All CSI restore actions
+    /// answer true: none asks Velero to wait.
+    fn are_additional_items_ready(
+        &self,
+        _host: &dyn Host,
+        _items: &[ResourceIdentifier],
+        _restore: &Restore,
+    ) -> Result<bool, ActionError> {
+        Ok(true)
+    }
+}
+
+/// An action and the kind it is registered under.
+#[derive(Clone, Copy)]
+pub enum Registered {
+    Backup(&'static dyn BackupItemAction),
+    Restore(&'static dyn RestoreItemAction),
+}
+
+/// One entry of the registry.
+pub struct Registration {
+    /// The registered name.
+    pub name: &'static str,
+    /// Resources the action applies to, in Velero's `resource.group` form.
+    pub resources: &'static [&'static str],
+    pub action: Registered,
+}
+
+impl Registration {
+    fn kind(&self) -> ActionKind {
+        match self.action {
+            Registered::Backup(_) => ActionKind::BackupItemActionV2,
+            Registered::Restore(_) => ActionKind::RestoreItemActionV2,
+        }
+    }
+
+    fn selector(&self) -> ResourceSelector {
+        ResourceSelector {
+            included_namespaces: Vec::new(),
+            excluded_namespaces: Vec::new(),
+            included_resources: self.resources.iter().map(|r| (*r).to_owned()).collect(),
+            excluded_resources: Vec::new(),
+            label_selector: String::new(),
+        }
+    }
+}
+
+/// Resource name of VolumeSnapshotClasses. v0.7.1 spells it in the singular; Velero
+/// resolves both spellings to the same resource, and core v1.14+ uses this plural.
+const VOLUME_SNAPSHOT_CLASSES: &str = "volumesnapshotclasses.snapshot.storage.k8s.io";
+
+/// Every implemented action, grouped by kind in the Go framework's order (BackupItemActionV2,
+/// then RestoreItemActionV2) with names ascending within each kind.
+pub static REGISTRY: &[Registration] = &[
+    Registration {
+        name: "velero.io/csi-volumesnapshotclass-backupper",
+        resources: &[VOLUME_SNAPSHOT_CLASSES],
+        action: Registered::Backup(&volumesnapshotclass_backup::VolumeSnapshotClassBackup),
+    },
+    Registration {
+        name: "velero.io/csi-volumesnapshotclass-restorer",
+        resources: &[VOLUME_SNAPSHOT_CLASSES],
+        action: Registered::Restore(&volumesnapshotclass_restore::VolumeSnapshotClassRestore),
+    },
+];
+
+/// The listing the component exports.
+pub fn list() -> Vec<ActionInfo> {
+    REGISTRY
+        .iter()
+        .map(|r| ActionInfo {
+            name: r.name.to_owned(),
+            kind: r.kind(),
+            selector: r.selector(),
+        })
+        .collect()
+}
+
+/// The selector of a registered action of any kind.
+pub fn applies_to(name: &str) -> Result<ResourceSelector, ActionError> {
+    find(name)
+        .map(Registration::selector)
+        .ok_or_else(|| ActionError::UnknownAction {
+            kind: "",
+            name: name.to_owned(),
+        })
+}
+
+/// The backup item action registered under `name`.
+pub fn backup_action(name: &str) -> Result<&'static dyn BackupItemAction, ActionError> {
+    match find(name).map(|r| r.action) {
+        Some(Registered::Backup(action)) => Ok(action),
+        Some(_) => Err(wrong_kind(name, ActionKind::BackupItemActionV2)),
+        None => Err(unknown(name, ActionKind::BackupItemActionV2)),
+    }
+}
+
+/// The restore item action registered under `name`.
+pub fn restore_action(name: &str) -> Result<&'static dyn RestoreItemAction, ActionError> {
+    match find(name).map(|r| r.action) {
+        Some(Registered::Restore(action)) => Ok(action),
+        Some(_) => Err(wrong_kind(name, ActionKind::RestoreItemActionV2)),
+        None => Err(unknown(name, ActionKind::RestoreItemActionV2)),
+    }
+}
+
+/// The error for a delete call: this build registers no delete item action.
+pub fn delete_action_error(name: &str) -> ActionError {
+    match find(name) {
+        Some(_) => wrong_kind(name, ActionKind::DeleteItemAction),
+        None => unknown(name, ActionKind::DeleteItemAction),
+    }
+}
+
+/// The answer of actions that start no operation: an empty ID is invalid, any other ID
+/// reports nothing done yet.
+pub fn progress_without_operations(operation_id: &str) -> Result<OperationProgress, ActionError> {
+    if operation_id.is_empty() {
+        return Err(ActionError::InvalidOperationId(String::new()));
+    }
+    Ok(OperationProgress {
+        completed: false,
+        err: String::new(),
+        n_completed: 0,
+        n_total: 0,
+        operation_units: String::new(),
+        description: String::new(),
+        started: None,
+        updated: None,
+    })
+}
+
+fn find(name: &str) -> Option<&'static Registration> {
+    REGISTRY.iter().find(|r| r.name == name)
+}
+
+fn kind_name(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::BackupItemActionV2 => "BackupItemActionV2",
+        ActionKind::RestoreItemActionV2 => "RestoreItemActionV2",
+        ActionKind::DeleteItemAction => "DeleteItemAction",
+    }
+}
+
+fn unknown(name: &str, kind: ActionKind) -> ActionError {
+    ActionError::UnknownAction {
+        kind: kind_name(kind),
+        name: name.to_owned(),
+    }
+}
+
+fn wrong_kind(name: &str, expected: ActionKind) -> ActionError {
+    let expected = match expected {
+        ActionKind::BackupItemActionV2 => "backup item action (v2)",
+        ActionKind::RestoreItemActionV2 => "restore item action (v2)",
+        ActionKind::DeleteItemAction => "delete item action",
+    };
+    ActionError::WrongKind {
+        name: name.to_owned(),
+        expected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_grouped_by_kind_and_sorted_by_name() {
+        let order = |r: &Registration| match r.action {
+            Registered::Backup(_) => 0,
+            Registered::Restore(_) => 1,
+        };
+        let keys: Vec<_> = REGISTRY.iter().map(|r| (order(r), r.name)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+    }
+
+    #[test]
+    fn lookups_check_the_kind() {
+        let backup = "velero.io/csi-volumesnapshotclass-backupper";
+        let restore = "velero.io/csi-volumesnapshotclass-restorer";
+        assert!(backup_action(backup).is_ok());
+        assert!(restore_action(restore).is_ok());
+        assert_eq!(
+            backup_action(restore).err().unwrap().to_string(),
+            "velero.io/csi-volumesnapshotclass-restorer is not a backup item action (v2)"
+        );
+        assert_eq!(
+            restore_action("velero.io/nope").err().unwrap().to_string(),
+            "RestoreItemActionV2 plugin: velero.io/nope was not found or has an invalid name format"
+        );
+        assert_eq!(
+            delete_action_error(backup).to_string(),
+            "velero.io/csi-volumesnapshotclass-backupper is not a delete item action"
+        );
+    }
+
+    #[test]
+    fn selectors_set_only_included_resources() {
+        let selector = applies_to("velero.io/csi-volumesnapshotclass-backupper").unwrap();
+        assert_eq!(selector.included_resources, vec![VOLUME_SNAPSHOT_CLASSES]);
+        assert!(selector.included_namespaces.is_empty() && selector.label_selector.is_empty());
+        assert!(applies_to("velero.io/unknown").is_err());
+    }
+
+    #[test]
+    fn progress_without_operations_rejects_only_empty_ids() {
+        assert_eq!(
+            progress_without_operations("").unwrap_err().to_string(),
+            "operation ID  is invalid"
+        );
+        let progress = progress_without_operations("x").unwrap();
+        assert!(!progress.completed && progress.started.is_none());
+    }
+}

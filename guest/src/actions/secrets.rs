@@ -1,0 +1,21 @@
+//! Secrets referenced by annotations on snapshot objects (spec §3.10).
+
+use crate::bindings::velero::csi::types::ResourceIdentifier;
+use crate::item::Item;
+
+/// The Secret named by a pair of annotations, when **both** are present (empty values
+/// count as present).
+pub fn referenced_secret(
+    item: &Item,
+    name_key: &str,
+    namespace_key: &str,
+) -> Option<ResourceIdentifier> {
+    let name = item.annotation(name_key)?;
+    let namespace = item.annotation(namespace_key)?;
+    Some(ResourceIdentifier {
+        group: String::new(),
+        resource: "secrets".to_owned(),
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+    })
+}

@@ -1,0 +1,177 @@
+//! `velero.io/csi-volumesnapshotclass-backupper` (spec §2.4).
+//!
+//! Backs up a VolumeSnapshotClass together with the snapshot-lister Secret its annotations
+//! name. Makes no API call and starts no operation.
+
+use super::secrets::referenced_secret;
+use super::{BackupItemAction, progress_without_operations};
+use crate::bindings::exports::velero::csi::actions::{BackupOutput, OperationProgress};
+use crate::error::ActionError;
+use crate::host::{Host, Level};
+use crate::item::Item;
+use crate::keys;
+use crate::velero::Backup;
+
+/// The VolumeSnapshotClass backup action.
+pub struct VolumeSnapshotClassBackup;
+
+impl BackupItemAction for VolumeSnapshotClassBackup {
+    fn execute(
+        &self,
+        host: &dyn Host,
+        mut item: Item,
+        _backup: &Backup,
+    ) -> Result<BackupOutput, ActionError> {
+        host.log(Level::Info, "Executing VolumeSnapshotClassBackupItemAction");
+
+        let additional_items: Vec<_> = referenced_secret(
+            &item,
+            keys::SNAPSHOTTER_LIST_SECRET_NAME,
+            keys::SNAPSHOTTER_LIST_SECRET_NAMESPACE,
+        )
+        .into_iter()
+        .collect();
+        if !additional_items.is_empty() {
+            item.set_annotation(keys::MUST_INCLUDE_ADDITIONAL_ITEMS, "true");
+        }
+
+        host.log(
+            Level::Info,
+            &format!(
+                "Returning {} additionalItems to backup",
+                additional_items.len()
+            ),
+        );
+        Ok(BackupOutput {
+            item: item.into_json(),
+            additional_items,
+            operation_id: String::new(),
+            post_operation_items: Vec::new(),
+        })
+    }
+
+    fn progress(
+        &self,
+        _host: &dyn Host,
+        operation_id: &str,
+        _backup: &Backup,
+    ) -> Result<OperationProgress, ActionError> {
+        progress_without_operations(operation_id)
+    }
+
+    fn cancel(
+        &self,
+        _host: &dyn Host,
+        _operation_id: &str,
+        _backup: &Backup,
+    ) -> Result<(), ActionError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::testing::RecordingHost;
+    use serde_json::{Value, json};
+
+    fn run(class: Value) -> BackupOutput {
+        let item = Item::parse("item", &class.to_string()).unwrap();
+        let backup = Backup::parse(r#"{"metadata":{"name":"b1"}}"#).unwrap();
+        VolumeSnapshotClassBackup
+            .execute(&RecordingHost::default(), item, &backup)
+            .unwrap()
+    }
+
+    fn class(annotations: Value) -> Value {
+        json!({
+            "apiVersion": "snapshot.storage.k8s.io/v1",
+            "kind": "VolumeSnapshotClass",
+            "metadata": {"name": "snap-default", "annotations": annotations},
+            "driver": "hostpath.csi.k8s.io",
+            "deletionPolicy": "Delete",
+            "futureField": {"kept": true}
+        })
+    }
+
+    /// Spec §5.6, scenario 65.
+    #[test]
+    fn list_secret_becomes_an_additional_item() {
+        let out = run(class(json!({
+            "csi.storage.k8s.io/snapshotter-list-secret-name": "ls",
+            "csi.storage.k8s.io/snapshotter-list-secret-namespace": "kube-system"
+        })));
+        assert_eq!(out.additional_items.len(), 1);
+        let secret = &out.additional_items[0];
+        assert_eq!(
+            (
+                secret.group.as_str(),
+                secret.resource.as_str(),
+                secret.namespace.as_str(),
+                secret.name.as_str()
+            ),
+            ("", "secrets", "kube-system", "ls")
+        );
+        let item: Value = serde_json::from_str(&out.item).unwrap();
+        assert_eq!(
+            item["metadata"]["annotations"]["backup.velero.io/must-include-additional-items"],
+            "true"
+        );
+        assert_eq!(item["futureField"], json!({"kept": true}));
+        assert!(out.operation_id.is_empty() && out.post_operation_items.is_empty());
+    }
+
+    /// Spec §5.6, scenario 66.
+    #[test]
+    fn no_complete_secret_pair_means_no_additional_items() {
+        let cases = [
+            Value::Null,
+            json!({}),
+            json!({"unrelated": "x"}),
+            json!({"csi.storage.k8s.io/snapshotter-list-secret-name": "ls"}),
+            json!({"csi.storage.k8s.io/snapshotter-list-secret-namespace": "kube-system"}),
+        ];
+        for annotations in cases {
+            let input = class(annotations.clone()).to_string();
+            let out = run(class(annotations));
+            assert!(out.additional_items.is_empty());
+            assert_eq!(out.item, input, "item must come back unchanged");
+        }
+    }
+
+    /// Spec §5.6, scenario 67.
+    #[test]
+    fn progress_and_cancel() {
+        let host = RecordingHost::default();
+        let backup = Backup::parse("{}").unwrap();
+        let action = VolumeSnapshotClassBackup;
+        assert!(matches!(
+            action.progress(&host, "", &backup),
+            Err(ActionError::InvalidOperationId(_))
+        ));
+        assert!(!action.progress(&host, "x", &backup).unwrap().completed);
+        assert!(action.cancel(&host, "x", &backup).is_ok());
+    }
+
+    #[test]
+    fn logs_like_the_go_plugin() {
+        let host = RecordingHost::default();
+        let item = Item::parse("item", &class(Value::Null).to_string()).unwrap();
+        VolumeSnapshotClassBackup
+            .execute(&host, item, &Backup::parse("{}").unwrap())
+            .unwrap();
+        assert_eq!(
+            host.records(),
+            vec![
+                (
+                    Level::Info,
+                    "Executing VolumeSnapshotClassBackupItemAction".to_owned()
+                ),
+                (
+                    Level::Info,
+                    "Returning 0 additionalItems to backup".to_owned()
+                ),
+            ]
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! `velero.io/csi-volumesnapshotclass-restorer` (spec §2.8).
+//!
+//! Restores a VolumeSnapshotClass unchanged, bringing back first the snapshot-lister Secret
+//! its annotations name. Skipped when the Restore explicitly disables PV restore.
+
+use super::secrets::referenced_secret;
+use super::{RestoreItemAction, RestoreRequest, progress_without_operations};
+use crate::bindings::exports::velero::csi::actions::{OperationProgress, RestoreOutput};
+use crate::error::ActionError;
+use crate::host::{Host, Level};
+use crate::keys;
+use crate::velero::Restore;
+
+/// The VolumeSnapshotClass restore action.
+pub struct VolumeSnapshotClassRestore;
+
+impl RestoreItemAction for VolumeSnapshotClassRestore {
+    fn execute(
+        &self,
+        host: &dyn Host,
+        request: RestoreRequest,
+    ) -> Result<RestoreOutput, ActionError> {
+        host.log(Level::Info, "Starting VolumeSnapshotClassRestoreItemAction");
+
+        if request.restore.restore_pvs() == Some(false) {
+            host.log(
+                Level::Info,
+                "Restore did not request for PVs to be restored, skipping the VolumeSnapshotClass",
+            );
+            return Ok(output(request.item.into_json(), Vec::new(), true));
+        }
+
+        let additional_items: Vec<_> = referenced_secret(
+            &request.item,
+            keys::SNAPSHOTTER_LIST_SECRET_NAME,
+            keys::SNAPSHOTTER_LIST_SECRET_NAMESPACE,
+        )
+        .into_iter()
+        .collect();
+
+        host.log(
+            Level::Info,
+            &format!(
+                "Returning from VolumeSnapshotClassRestoreItemAction with {} additionalItems",
+                additional_items.len()
+            ),
+        );
+        Ok(output(request.item.into_json(), additional_items, false))
+    }
+
+    fn progress(
+        &self,
+        _host: &dyn Host,
+        operation_id: &str,
+        _restore: &Restore,
+    ) -> Result<OperationProgress, ActionError> {
+        progress_without_operations(operation_id)
+    }
+
+    fn cancel(
+        &self,
+        _host: &dyn Host,
+        _operation_id: &str,
+        _restore: &Restore,
+    ) -> Result<(), ActionError> {
+        Ok(())
+    }
+}
+
+fn output(
+    item: String,
+    additional_items: Vec<crate::bindings::velero::csi::types::ResourceIdentifier>,
+    skip_restore: bool,
+) -> RestoreOutput {
+    RestoreOutput {
+        item,
+        additional_items,
+        skip_restore,
+        operation_id: String::new(),
+        wait_for_additional_items: false,
+        additional_items_ready_timeout_ms: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::testing::RecordingHost;
+    use crate::item::Item;
+    use serde_json::{Value, json};
+
+    fn request(annotations: Value, restore: Value) -> (String, RestoreRequest) {
+        let class = json!({
+            "apiVersion": "snapshot.storage.k8s.io/v1",
+            "kind": "VolumeSnapshotClass",
+            "metadata": {"name": "snap-default", "annotations": annotations},
+            "driver": "hostpath.csi.k8s.io",
+            "parametersFromTheFuture": {"a": 1}
+        })
+        .to_string();
+        let request = RestoreRequest {
+            item: Item::parse("item", &class).unwrap(),
+            item_from_backup: Item::parse("itemFromBackup", &class).unwrap(),
+            restore: Restore::parse(&restore.to_string()).unwrap(),
+        };
+        (class, request)
+    }
+
+    fn secret_annotations() -> Value {
+        json!({
+            "csi.storage.k8s.io/snapshotter-list-secret-name": "ls",
+            "csi.storage.k8s.io/snapshotter-list-secret-namespace": "kube-system"
+        })
+    }
+
+    /// Spec §5.10, scenario 106: restorePVs explicitly false.
+    #[test]
+    fn skips_when_pv_restore_is_disabled() {
+        let (_, req) = request(secret_annotations(), json!({"spec": {"restorePVs": false}}));
+        let out = VolumeSnapshotClassRestore
+            .execute(&RecordingHost::default(), req)
+            .unwrap();
+        assert!(out.skip_restore);
+        assert!(out.additional_items.is_empty());
+    }
+
+    /// Spec §5.10, scenario 106: secret annotations present, item unchanged.
+    #[test]
+    fn restores_the_list_secret_first() {
+        for restore_pvs in [json!(null), json!(true)] {
+            let (input, req) = request(
+                secret_annotations(),
+                json!({"spec": {"restorePVs": restore_pvs}}),
+            );
+            let out = VolumeSnapshotClassRestore
+                .execute(&RecordingHost::default(), req)
+                .unwrap();
+            assert!(!out.skip_restore);
+            assert_eq!(out.item, input);
+            let names: Vec<_> = out
+                .additional_items
+                .iter()
+                .map(|i| format!("{}/{}/{}", i.resource, i.namespace, i.name))
+                .collect();
+            assert_eq!(names, vec!["secrets/kube-system/ls"]);
+            assert!(out.operation_id.is_empty() && !out.wait_for_additional_items);
+        }
+    }
+
+    /// Spec §5.10, scenario 106: no annotations.
+    #[test]
+    fn no_secret_no_additional_items() {
+        let (input, req) = request(json!({}), json!({"spec": {}}));
+        let out = VolumeSnapshotClassRestore
+            .execute(&RecordingHost::default(), req)
+            .unwrap();
+        assert!(out.additional_items.is_empty());
+        assert_eq!(out.item, input);
+    }
+
+    #[test]
+    fn progress_cancel_and_readiness() {
+        let host = RecordingHost::default();
+        let restore = Restore::parse("{}").unwrap();
+        let action = VolumeSnapshotClassRestore;
+        assert!(action.progress(&host, "", &restore).is_err());
+        assert!(action.progress(&host, "op", &restore).is_ok());
+        assert!(action.cancel(&host, "op", &restore).is_ok());
+        assert!(
+            action
+                .are_additional_items_ready(&host, &[], &restore)
+                .unwrap()
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! The Velero CSI item actions, written against a capability-limited host.
+//!
+//! This crate compiles to one WebAssembly component (`wasm32-wasip2`) that exports the
+//! `velero:csi/actions` interface of `wit/csi.wit`. Every action is pure logic over the
+//! JSON it is given and the host calls it may make ([`host::Host`]); it has no filesystem,
+//! network or clock of its own. The same code also builds natively, so that the actions
+//! can be tested without a WebAssembly runtime.
+//!
+//! Data path: `component` (built for `wasm32` only) receives a call → [`actions`] finds the registered action →
+//! the action reads and edits the [`item::Item`] JSON in place → the result goes back
+//! through `component` to the host.
+
+pub mod actions;
+#[cfg(target_arch = "wasm32")]
+pub mod component;
+pub mod error;
+pub mod host;
+pub mod item;
+pub mod keys;
+pub mod velero;
+
+/// Bindings generated from `wit/csi.wit`.
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "csi-plugin",
+        generate_all,
+    });
+}

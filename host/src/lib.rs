@@ -1,0 +1,16 @@
+//! The Velero CSI plugin host: the native binary Velero launches.
+//!
+//! Data path: Velero starts the binary ([`cli`], [`goplugin::handshake`]) and calls its gRPC
+//! services ([`goplugin::services`], [`velero`]); each call is routed by plugin name to the
+//! CSI actions component ([`wasm`]), which runs sandboxed and reaches the cluster only
+//! through the capability-checked `kube` import. Logs go to stderr as hclog JSON
+//! ([`logging`]). [`client`] drives the binary the way Velero does, for tests, benchmarks
+//! and tools.
+
+pub mod cli;
+pub mod client;
+pub mod goplugin;
+pub mod logging;
+pub mod proto;
+pub mod velero;
+pub mod wasm;

@@ -1,0 +1,45 @@
+//! `velero-plugin-for-csi`: the binary Velero starts from its plugin directory.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use velero_plugin_for_csi::cli;
+use velero_plugin_for_csi::goplugin::{handshake, serve};
+use velero_plugin_for_csi::logging::{Level, LogSink, StderrLogger};
+use velero_plugin_for_csi::velero::Plugins;
+use velero_plugin_for_csi::wasm::NoCluster;
+
+fn main() -> ExitCode {
+    let args = cli::parse(std::env::args_os());
+    let cookie = std::env::var(handshake::MAGIC_COOKIE_KEY).ok();
+    if !handshake::cookie_matches(cookie.as_deref()) {
+        eprintln!("{}", handshake::NOT_A_PLUGIN_NOTICE);
+        return ExitCode::FAILURE;
+    }
+
+    let logger: Arc<dyn LogSink> = Arc::new(StderrLogger::new(args.log_level));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            logger.emit(
+                Level::Error,
+                "main",
+                &format!("cannot start the async runtime: {error}"),
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let plugins = Plugins::new(args.argv0, Arc::new(NoCluster), logger.clone());
+    let result = runtime.block_on(serve(plugins, logger.clone()));
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            logger.emit(Level::Error, "main", &error.to_string());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! `velero:csi/clock`: the wall clock, in UTC.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::CallContext;
+use crate::wasm::bindings::Datetime;
+use crate::wasm::bindings::velero::csi::clock::Host;
+
+impl Host for CallContext {
+    async fn now(&mut self) -> Datetime {
+        let (seconds, nanos) = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(since) => (
+                i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+                since.subsec_nanos(),
+            ),
+            Err(before) => (
+                -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+                0,
+            ),
+        };
+        Datetime {
+            seconds,
+            nanos,
+            utc_offset_seconds: 0,
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! The host side of the component's imports. Each guest call gets a fresh
+//! [`CallContext`]: the calling action's capability grants, the cluster, the log sink and
+//! an empty WASI context (no files, no environment, no network).
+
+pub mod clock;
+pub mod kube;
+pub mod log;
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use self::kube::Cluster;
+use super::bindings::velero::csi::types;
+use super::capabilities::Grant;
+use crate::logging::LogSink;
+
+/// The store data of one guest call.
+pub struct CallContext {
+    action: String,
+    grants: &'static [Grant],
+    cluster: Arc<dyn Cluster>,
+    logger: Arc<dyn LogSink>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl CallContext {
+    /// A context for a call made on behalf of `action`, which holds `grants`.
+    pub fn new(
+        action: &str,
+        grants: &'static [Grant],
+        cluster: Arc<dyn Cluster>,
+        logger: Arc<dyn LogSink>,
+    ) -> Self {
+        Self {
+            action: action.to_owned(),
+            grants,
+            cluster,
+            logger,
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+        }
+    }
+}
+
+impl WasiView for CallContext {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for CallContext {}

@@ -1,0 +1,28 @@
+//! Running the CSI actions component: the engine, the embedded precompiled guest, and the
+//! imports the host gives it.
+
+pub mod capabilities;
+pub mod engine_config;
+mod imports;
+mod runtime;
+
+pub use imports::kube::{Cluster, ClusterFuture, NoCluster};
+pub use runtime::{CallError, GuestRuntime, LoadError};
+
+/// Bindings generated from `wit/csi.wit`.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "csi-plugin",
+        imports: { default: async },
+        exports: { default: async },
+        additional_derives: [PartialEq, Eq],
+    });
+
+    pub use exports::velero::csi::actions::{
+        ActionError, ActionInfo, ActionKind, BackupOutput, OperationProgress, ResourceSelector,
+        RestoreInput, RestoreOutput,
+    };
+    pub use velero::csi::kube::{ApiResource, Condition, KubeError, ObjectRef};
+    pub use velero::csi::types::{Datetime, ResourceIdentifier};
+}

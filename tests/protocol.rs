@@ -1,0 +1,852 @@
+//! The real binary, spawned exactly as Velero's go-plugin client spawns it (environment,
+//! arguments, pipes), driven over h2c on its Unix socket. Case IDs refer to the conformance
+//! cases of the Velero plugin protocol specification, §6.
+
+mod support;
+
+use std::ffi::OsString;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::*;
+use tonic::Code;
+use tonic::transport::Channel;
+use velero_plugin_for_csi::client::{Launch, PluginProcess, StderrMode};
+use velero_plugin_for_csi::proto::generated::delete_item_action_client::DeleteItemActionClient;
+use velero_plugin_for_csi::proto::generated::plugin_lister_client::PluginListerClient;
+use velero_plugin_for_csi::proto::generated::{
+    self, DeleteItemActionAppliesToRequest, DeleteItemActionExecuteRequest,
+};
+use velero_plugin_for_csi::proto::plugin::grpc_broker_client::GrpcBrokerClient;
+use velero_plugin_for_csi::proto::plugin::grpc_stdio_client::GrpcStdioClient;
+use velero_plugin_for_csi::proto::v2::backup_item_action_client::BackupItemActionClient;
+use velero_plugin_for_csi::proto::v2::restore_item_action_client::RestoreItemActionClient;
+use velero_plugin_for_csi::proto::v2::{self as v2};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_velero-plugin-for-csi");
+const GO_ZERO_TIME: i64 = -62_135_596_800;
+
+/// Launches the binary as Velero v1.13 does, with its socket in a fresh directory.
+async fn start(tmp: &Path) -> PluginProcess {
+    let mut launch = Launch::velero(BINARY);
+    launch.env.push(("TMPDIR".into(), tmp.into()));
+    launch.start().await.expect("plugin starts")
+}
+
+fn bia(channel: Channel) -> BackupItemActionClient<Channel> {
+    BackupItemActionClient::new(channel).max_decoding_message_size(usize::MAX)
+}
+
+fn ria(channel: Channel) -> RestoreItemActionClient<Channel> {
+    RestoreItemActionClient::new(channel)
+}
+
+fn execute_request(plugin: &str, item: Vec<u8>, backup: Vec<u8>) -> v2::ExecuteRequest {
+    v2::ExecuteRequest {
+        plugin: plugin.into(),
+        item,
+        backup,
+    }
+}
+
+fn json_lines(lines: &[String]) -> Vec<serde_json::Map<String, Value>> {
+    lines
+        .iter()
+        .map(|line| match serde_json::from_str(line) {
+            Ok(Value::Object(object)) => object,
+            _ => panic!("stderr line is not a JSON object: {line}"),
+        })
+        .collect()
+}
+
+/// Waits (bounded) until the captured stderr holds a line containing `needle`.
+async fn wait_for_log(plugin: &PluginProcess, needle: &str) -> Vec<String> {
+    for _ in 0..200 {
+        let lines = plugin.stderr_lines();
+        if lines.iter().any(|l| l.contains(needle)) {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!(
+        "no log line containing {needle:?} in {:?}",
+        plugin.stderr_lines()
+    );
+}
+
+// H-01, H-02: started by hand.
+#[test]
+fn without_the_magic_cookie_it_refuses_to_run() {
+    for cookie in [None, Some("wrong")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut command = Command::new(BINARY);
+        command
+            .env_remove("VELERO_PLUGIN")
+            .env("TMPDIR", tmp.path());
+        if let Some(cookie) = cookie {
+            command.env("VELERO_PLUGIN", cookie);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        assert!(output.stdout.is_empty(), "nothing on stdout");
+        let notice = String::from_utf8_lossy(&output.stderr);
+        assert!(notice.contains("This binary is a plugin"), "{notice}");
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "no socket left behind"
+        );
+    }
+}
+
+// H-03, H-12, H-13, H-16.
+#[tokio::test]
+async fn handshake_then_shutdown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    let handshake = plugin.handshake().clone();
+    let fields: Vec<_> = handshake.line.split('|').collect();
+    assert_eq!(
+        fields.len(),
+        6,
+        "six fields, no seventh: {}",
+        handshake.line
+    );
+    assert_eq!(
+        [fields[0], fields[1], fields[2], fields[4], fields[5]],
+        ["1", "2", "unix", "grpc", ""]
+    );
+    let socket = Path::new(fields[3]);
+    assert!(socket.is_absolute() && socket.starts_with(tmp.path()));
+    assert!(std::fs::metadata(socket).unwrap().file_type().is_socket());
+
+    let exit = plugin.shutdown().await.unwrap();
+    assert!(exit.graceful, "exited within 2 s of Shutdown");
+    assert_eq!(exit.status.code(), Some(0));
+    assert!(!socket.exists(), "socket removed on exit");
+}
+
+// H-04, H-05, H-06, H-07, H-08: any protocol-version variable and any arguments.
+#[tokio::test]
+async fn starts_with_any_arguments_and_protocol_versions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], Option<&str>); 5] = [
+        (&["--log-level", "info"], None),
+        (&["--log-level", "info"], Some("1")),
+        (
+            &[
+                "--log-level",
+                "warning",
+                "--features",
+                "EnableCSI,EnableAPIGroupVersions",
+            ],
+            Some("2"),
+        ),
+        (
+            &[
+                "--features=EnableCSI",
+                "--uploader-type=kopia",
+                "--default-volumes-to-fs-backup",
+                "--log-level=debug",
+                "--log-format=json",
+                "--item-block-worker-count",
+                "4",
+                "--unknown-flag",
+                "x",
+            ],
+            Some("2"),
+        ),
+        (&[], Some("2")),
+    ];
+    for (args, versions) in cases {
+        let mut launch = Launch::velero(BINARY);
+        launch.args = args.iter().map(OsString::from).collect();
+        launch.env.push(("TMPDIR".into(), tmp.path().into()));
+        match versions {
+            Some(v) => launch
+                .env
+                .push(("PLUGIN_PROTOCOL_VERSIONS".into(), v.into())),
+            None => launch.env_remove.push("PLUGIN_PROTOCOL_VERSIONS".into()),
+        }
+        let plugin = launch
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert_eq!(plugin.handshake().app_version, "2");
+        let exit = plugin.shutdown().await.unwrap();
+        assert_eq!(exit.status.code(), Some(0), "{args:?}");
+    }
+}
+
+// L-07 and H-07: the level filter.
+#[tokio::test]
+async fn log_level_filters_the_plugin_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let execute = |channel| async move {
+        let item = snapshot_class(json!({})).to_string().into_bytes();
+        bia(channel)
+            .execute(execute_request(
+                CLASS_BACKUPPER,
+                item,
+                backup().to_string().into_bytes(),
+            ))
+            .await
+            .unwrap();
+    };
+
+    let mut debug = Launch::velero(BINARY);
+    debug.args = vec!["--log-level=debug".into()];
+    debug.env.push(("TMPDIR".into(), tmp.path().into()));
+    let plugin = debug.start().await.unwrap();
+    execute(plugin.channel()).await;
+    let lines = wait_for_log(&plugin, "Returning 0 additionalItems").await;
+    assert!(json_lines(&lines).iter().any(|l| l["@level"] == "debug"));
+    plugin.shutdown().await.unwrap();
+
+    let mut warning = Launch::velero(BINARY);
+    warning.args = vec!["--log-level".into(), "warning".into()];
+    warning.env.push(("TMPDIR".into(), tmp.path().into()));
+    let plugin = warning.start().await.unwrap();
+    execute(plugin.channel()).await;
+    let exit = plugin.shutdown().await.unwrap();
+    assert!(
+        exit.stderr.is_empty(),
+        "no debug or info lines at warning level: {:?}",
+        exit.stderr
+    );
+}
+
+// H-09, H-10, H-11: socket directory and uniqueness.
+#[tokio::test]
+async fn socket_location_and_uniqueness() {
+    let socket_dir = tempfile::tempdir().unwrap();
+    let tmp_dir = tempfile::tempdir().unwrap();
+    let mut launch = Launch::velero(BINARY);
+    launch.env.push(("TMPDIR".into(), tmp_dir.path().into()));
+    launch
+        .env
+        .push(("PLUGIN_UNIX_SOCKET_DIR".into(), socket_dir.path().into()));
+    let (a, b) = tokio::join!(launch.start(), launch.start());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(Path::new(&a.handshake().address).starts_with(socket_dir.path()));
+    assert_ne!(a.handshake().address, b.handshake().address);
+    for plugin in [&a, &b] {
+        let listed = PluginListerClient::new(plugin.channel())
+            .list_plugins(generated::Empty {})
+            .await;
+        assert!(listed.is_ok());
+    }
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+
+    let plugin = start(tmp_dir.path()).await;
+    assert!(Path::new(&plugin.handshake().address).starts_with(tmp_dir.path()));
+    plugin.shutdown().await.unwrap();
+}
+
+// H-14: ListPlugins returns argv[0] byte for byte, relative or through a symlink.
+#[tokio::test]
+async fn command_is_argv0_verbatim() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(BINARY, dir.path().join("csi-link")).unwrap();
+    for program in ["./csi-link", "csi-link-abs"] {
+        let mut launch = Launch::velero(if program == "csi-link-abs" {
+            dir.path().join("csi-link").into_os_string()
+        } else {
+            program.into()
+        });
+        launch.current_dir = Some(dir.path().to_owned());
+        launch.env.push(("TMPDIR".into(), dir.path().into()));
+        let expected = launch.program.to_string_lossy().into_owned();
+        let plugin = launch.start().await.unwrap();
+        let listed = PluginListerClient::new(plugin.channel())
+            .list_plugins(generated::Empty {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            listed.plugins.iter().all(|p| p.command == expected),
+            "{listed:?}"
+        );
+        plugin.shutdown().await.unwrap();
+    }
+}
+
+// H-15: SIGINT is ignored.
+#[tokio::test]
+async fn sigint_is_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut plugin = start(tmp.path()).await;
+    let pid = plugin.id().unwrap().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        plugin.try_exit_status().is_none(),
+        "still running after SIGINT"
+    );
+    let listed = PluginListerClient::new(plugin.channel())
+        .list_plugins(generated::Empty {})
+        .await;
+    assert!(listed.is_ok());
+    plugin.shutdown().await.unwrap();
+}
+
+// H-17: a dropped connection does not stop the server.
+#[tokio::test]
+async fn survives_a_dropped_connection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    let socket = plugin.handshake().address.clone();
+    {
+        let extra = tonic::transport::Endpoint::from_static("http://unused")
+            .connect_with_connector(tower::service_fn(move |_| {
+                let socket = socket.clone();
+                async move {
+                    tokio::net::UnixStream::connect(socket)
+                        .await
+                        .map(hyper_util::rt::TokioIo::new)
+                }
+            }))
+            .await
+            .unwrap();
+        PluginListerClient::new(extra)
+            .list_plugins(generated::Empty {})
+            .await
+            .unwrap();
+    }
+    let listed = PluginListerClient::new(plugin.channel())
+        .list_plugins(generated::Empty {})
+        .await;
+    assert!(listed.is_ok());
+    plugin.shutdown().await.unwrap();
+}
+
+// H-18: stderr closed by the reader; an RPC that logs still succeeds.
+#[tokio::test]
+async fn survives_a_closed_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut launch = Launch::velero(BINARY);
+    launch.stderr = StderrMode::Close;
+    launch.env.push(("TMPDIR".into(), tmp.path().into()));
+    let plugin = launch.start().await.unwrap();
+    for _ in 0..3 {
+        let item = snapshot_class(json!({})).to_string().into_bytes();
+        let out = bia(plugin.channel())
+            .execute(execute_request(
+                CLASS_BACKUPPER,
+                item,
+                backup().to_string().into_bytes(),
+            ))
+            .await;
+        assert!(out.is_ok());
+    }
+    let exit = plugin.shutdown().await.unwrap();
+    assert_eq!(exit.status.code(), Some(0));
+}
+
+// G-01 to G-04.
+#[tokio::test]
+async fn infrastructure_services() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    let mut health = HealthClient::new(plugin.channel());
+    for service in ["plugin", ""] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+    }
+    let other = health
+        .check(HealthCheckRequest {
+            service: "other".into(),
+        })
+        .await;
+    assert_eq!(other.unwrap_err().code(), Code::NotFound);
+
+    let mut stdio = GrpcStdioClient::new(plugin.channel())
+        .stream_stdio(())
+        .await
+        .unwrap()
+        .into_inner();
+    let quiet = tokio::time::timeout(Duration::from_millis(200), stdio.message()).await;
+    assert!(quiet.is_err(), "the stdio stream stays open and silent");
+
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let mut broker = GrpcBrokerClient::new(plugin.channel())
+        .start_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    drop(tx); // the client half-closes
+    let quiet = tokio::time::timeout(Duration::from_millis(200), broker.message()).await;
+    assert!(quiet.is_err(), "the broker stream stays open and silent");
+
+    let exit = plugin.shutdown().await.unwrap();
+    assert!(
+        exit.graceful && exit.status.success(),
+        "open streams do not hold the exit back"
+    );
+}
+
+// P-01, P-02, P-03, P-04: discovery with no cluster configured at all.
+#[tokio::test]
+async fn list_plugins_without_a_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut launch = Launch::velero(BINARY);
+    launch.env.push(("TMPDIR".into(), tmp.path().into()));
+    for var in [
+        "KUBECONFIG",
+        "KUBERNETES_SERVICE_HOST",
+        "KUBERNETES_SERVICE_PORT",
+        "HOME",
+    ] {
+        launch.env_remove.push(var.into());
+    }
+    let plugin = launch.start().await.unwrap();
+    let listed = PluginListerClient::new(plugin.channel())
+        .list_plugins(generated::Empty {})
+        .await
+        .unwrap()
+        .into_inner();
+    let pairs: Vec<_> = listed
+        .plugins
+        .iter()
+        .map(|p| (p.kind.as_str(), p.name.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("BackupItemActionV2", CLASS_BACKUPPER),
+            ("RestoreItemActionV2", CLASS_RESTORER)
+        ]
+    );
+    assert!(listed.plugins.iter().all(|p| p.command == BINARY));
+    plugin.shutdown().await.unwrap();
+}
+
+// A-01, A-06, A-11 (AppliesTo), E-01, E-02.
+#[tokio::test]
+async fn applies_to_by_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    let resources = vec!["volumesnapshotclasses.snapshot.storage.k8s.io".to_owned()];
+
+    let selector = bia(plugin.channel())
+        .applies_to(v2::BackupItemActionAppliesToRequest {
+            plugin: CLASS_BACKUPPER.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .resource_selector
+        .expect("selector always set");
+    assert_eq!(selector.included_resources, resources);
+    assert!(selector.included_namespaces.is_empty() && selector.selector.is_empty());
+
+    let selector = ria(plugin.channel())
+        .applies_to(v2::RestoreItemActionAppliesToRequest {
+            plugin: CLASS_RESTORER.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .resource_selector
+        .unwrap();
+    assert_eq!(selector.included_resources, resources);
+
+    let unknown = bia(plugin.channel())
+        .applies_to(v2::BackupItemActionAppliesToRequest {
+            plugin: "velero.io/nope".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::Unknown);
+    assert!(unknown.message().contains("velero.io/nope"));
+
+    let wrong_kind = ria(plugin.channel())
+        .applies_to(v2::RestoreItemActionAppliesToRequest {
+            plugin: CLASS_BACKUPPER.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(wrong_kind.code(), Code::Unknown);
+    assert!(
+        wrong_kind
+            .message()
+            .ends_with("is not a restore item action (v2)")
+    );
+
+    let mut dia = DeleteItemActionClient::new(plugin.channel());
+    let no_delete = dia
+        .applies_to(DeleteItemActionAppliesToRequest {
+            plugin: CLASS_BACKUPPER.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(no_delete.code(), Code::Unknown);
+    let no_delete = dia
+        .execute(DeleteItemActionExecuteRequest {
+            plugin: "velero.io/csi-volumesnapshot-delete".into(),
+            item: b"{}".to_vec(),
+            backup: b"{}".to_vec(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        no_delete
+            .message()
+            .contains("velero.io/csi-volumesnapshot-delete")
+    );
+    plugin.shutdown().await.unwrap();
+}
+
+// A-02, A-03, A-12, A-13 and the log lines of an Execute (L-01 to L-06).
+#[tokio::test]
+async fn backup_execute() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    let class = snapshot_class(list_secret_annotations());
+    let out = bia(plugin.channel())
+        .execute(execute_request(
+            CLASS_BACKUPPER,
+            class.to_string().into_bytes(),
+            backup().to_string().into_bytes(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut expected = class.clone();
+    expected["metadata"]["annotations"][MUST_INCLUDE] = json!("true");
+    let returned: Value = serde_json::from_slice(&out.item).unwrap();
+    assert_eq!(returned, expected);
+    assert!(String::from_utf8_lossy(&out.item).contains("9007199254740993"));
+    assert_eq!(
+        out.additional_items,
+        [generated::ResourceIdentifier {
+            group: String::new(),
+            resource: "secrets".into(),
+            namespace: "kube-system".into(),
+            name: "ls".into(),
+        }]
+    );
+    assert!(out.operation_id.is_empty() && out.post_operation_items.is_empty());
+
+    // Unchanged item: the very bytes sent.
+    let plain = snapshot_class(json!({})).to_string().into_bytes();
+    let out = bia(plugin.channel())
+        .execute(execute_request(
+            CLASS_BACKUPPER,
+            plain.clone(),
+            backup().to_string().into_bytes(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(out.item, plain);
+
+    // A 16 MiB item is accepted.
+    let mut huge = snapshot_class(json!({}));
+    huge["metadata"]["annotations"]["big"] = json!("x".repeat(16 * 1024 * 1024));
+    let huge = huge.to_string().into_bytes();
+    let out = bia(plugin.channel())
+        .execute(execute_request(
+            CLASS_BACKUPPER,
+            huge.clone(),
+            backup().to_string().into_bytes(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(out.item.len(), huge.len());
+
+    let lines = wait_for_log(&plugin, "Returning 0 additionalItems to backup").await;
+    let records = json_lines(&lines);
+    for record in &records {
+        assert!(
+            record.values().all(Value::is_string),
+            "every field is a string: {record:?}"
+        );
+        assert!(
+            ["trace", "debug", "info", "warn", "error"]
+                .contains(&record["@level"].as_str().unwrap())
+        );
+        assert!(!record.contains_key("@timestamp"));
+        assert_eq!(record["@logSourceSetBy"], "plugin");
+    }
+    assert!(records.iter().any(|r| r["@message"]
+        == "Executing VolumeSnapshotClassBackupItemAction"
+        && r["@level"] == "info"
+        && r["logSource"] == CLASS_BACKUPPER));
+    assert!(lines.iter().all(|l| l.len() < 64 * 1024));
+    plugin.shutdown().await.unwrap();
+}
+
+// A-04, A-05, A-09, A-10, E-08, E-09.
+#[tokio::test]
+async fn progress_cancel_and_readiness() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    let backup = backup().to_string().into_bytes();
+    let progress = bia(plugin.channel())
+        .progress(v2::BackupItemActionProgressRequest {
+            plugin: CLASS_BACKUPPER.into(),
+            operation_id: "x".into(),
+            backup: backup.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .progress
+        .expect("progress is always set");
+    assert!(!progress.completed);
+    assert_eq!(progress.started.unwrap().seconds, GO_ZERO_TIME);
+    assert_eq!(progress.updated.unwrap().seconds, GO_ZERO_TIME);
+
+    let invalid = bia(plugin.channel())
+        .progress(v2::BackupItemActionProgressRequest {
+            plugin: CLASS_BACKUPPER.into(),
+            operation_id: String::new(),
+            backup: backup.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(invalid.code(), Code::Unknown);
+    assert!(
+        invalid.message().ends_with("operation ID  is invalid"),
+        "{}",
+        invalid.message()
+    );
+
+    bia(plugin.channel())
+        .cancel(v2::BackupItemActionCancelRequest {
+            plugin: CLASS_BACKUPPER.into(),
+            operation_id: "x".into(),
+            backup,
+        })
+        .await
+        .unwrap();
+
+    let restore = restore(Value::Null).to_string().into_bytes();
+    let progress = ria(plugin.channel())
+        .progress(v2::RestoreItemActionProgressRequest {
+            plugin: CLASS_RESTORER.into(),
+            operation_id: "x".into(),
+            restore: restore.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(progress.progress.is_some());
+    ria(plugin.channel())
+        .cancel(v2::RestoreItemActionCancelRequest {
+            plugin: CLASS_RESTORER.into(),
+            operation_id: "x".into(),
+            restore: restore.clone(),
+        })
+        .await
+        .unwrap();
+    let ready = ria(plugin.channel())
+        .are_additional_items_ready(v2::RestoreItemActionItemsReadyRequest {
+            plugin: CLASS_RESTORER.into(),
+            restore,
+            additional_items: vec![generated::ResourceIdentifier {
+                group: String::new(),
+                resource: "secrets".into(),
+                namespace: "kube-system".into(),
+                name: "ls".into(),
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ready.ready);
+    plugin.shutdown().await.unwrap();
+}
+
+// A-07, A-08.
+#[tokio::test]
+async fn restore_execute() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    let class = snapshot_class(list_secret_annotations())
+        .to_string()
+        .into_bytes();
+    let request = |restore_pvs: Value| v2::RestoreItemActionExecuteRequest {
+        plugin: CLASS_RESTORER.into(),
+        item: class.clone(),
+        restore: restore(restore_pvs).to_string().into_bytes(),
+        item_from_backup: class.clone(),
+    };
+    let out = ria(plugin.channel())
+        .execute(request(Value::Null))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(out.item, class);
+    assert!(!out.skip_restore && !out.wait_for_additional_items && out.operation_id.is_empty());
+    assert_eq!(out.additional_items.len(), 1);
+    assert_eq!(out.additional_items_ready_timeout, None);
+
+    let skipped = ria(plugin.channel())
+        .execute(request(json!(false)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(skipped.skip_restore);
+    plugin.shutdown().await.unwrap();
+}
+
+// E-03 to E-07: malformed input; the process keeps serving.
+#[tokio::test]
+async fn malformed_input_is_an_error_naming_the_action() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    let backup = backup().to_string().into_bytes();
+    let class = snapshot_class(json!({})).to_string().into_bytes();
+    let cases: [(Vec<u8>, Vec<u8>, &str); 7] = [
+        (
+            Vec::new(),
+            backup.clone(),
+            "item: unexpected end of JSON input",
+        ),
+        (
+            br#"{"apiVersion":"v1""#.to_vec(),
+            backup.clone(),
+            "item: invalid JSON",
+        ),
+        (
+            br#"{"apiVersion":"v1"}"#.to_vec(),
+            backup.clone(),
+            "Object 'Kind' is missing in",
+        ),
+        (
+            b"[]".to_vec(),
+            backup.clone(),
+            "item: expected a JSON object",
+        ),
+        (
+            b"\"text\"".to_vec(),
+            backup.clone(),
+            "item: expected a JSON object",
+        ),
+        (vec![0xff, 0xfe], backup.clone(), "item: invalid JSON"),
+        (class.clone(), b"{".to_vec(), "backup: invalid JSON"),
+    ];
+    for (item, backup, expected) in cases {
+        let error = bia(plugin.channel())
+            .execute(execute_request(CLASS_BACKUPPER, item, backup))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::Unknown);
+        let message = error.message();
+        assert!(
+            message.starts_with(&format!("{CLASS_BACKUPPER}: ")),
+            "{message}"
+        );
+        assert!(
+            message.contains(expected),
+            "{message} should contain {expected}"
+        );
+    }
+    let bad_restore = ria(plugin.channel())
+        .execute(v2::RestoreItemActionExecuteRequest {
+            plugin: CLASS_RESTORER.into(),
+            item: class.clone(),
+            restore: Vec::new(),
+            item_from_backup: class,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        bad_restore
+            .message()
+            .contains("restore: unexpected end of JSON input")
+    );
+    let listed = PluginListerClient::new(plugin.channel())
+        .list_plugins(generated::Empty {})
+        .await;
+    assert!(listed.is_ok(), "still serving");
+    plugin.shutdown().await.unwrap();
+}
+
+// E-12, E-13: services and kinds this binary does not implement.
+#[tokio::test]
+async fn unimplemented_services_fail_cleanly() {
+    use tonic::codegen::http::uri::PathAndQuery;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    for path in [
+        "/generated.BackupItemAction/Execute",
+        "/generated.ObjectStore/Init",
+    ] {
+        let mut grpc = tonic::client::Grpc::new(plugin.channel());
+        grpc.ready().await.unwrap();
+        let codec = tonic_prost::ProstCodec::<generated::Empty, generated::Empty>::default();
+        let error = grpc
+            .unary(
+                tonic::Request::new(generated::Empty {}),
+                PathAndQuery::from_static(path),
+                codec,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::Unimplemented, "{path}");
+    }
+    let listed = PluginListerClient::new(plugin.channel())
+        .list_plugins(generated::Empty {})
+        .await;
+    assert!(listed.is_ok());
+    plugin.shutdown().await.unwrap();
+}
+
+// C-01: concurrent Executes on one connection.
+#[tokio::test]
+async fn concurrent_executes_do_not_cross_talk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    let calls = (0..16).map(|i| {
+        let channel = plugin.channel();
+        tokio::spawn(async move {
+            let mut class = snapshot_class(json!({
+                "csi.storage.k8s.io/snapshotter-list-secret-name": format!("secret-{i}"),
+                "csi.storage.k8s.io/snapshotter-list-secret-namespace": "ns"
+            }));
+            class["metadata"]["name"] = json!(format!("class-{i}"));
+            let out = bia(channel)
+                .execute(execute_request(
+                    CLASS_BACKUPPER,
+                    class.to_string().into_bytes(),
+                    backup().to_string().into_bytes(),
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            let returned: Value = serde_json::from_slice(&out.item).unwrap();
+            assert_eq!(returned["metadata"]["name"], format!("class-{i}"));
+            assert_eq!(out.additional_items[0].name, format!("secret-{i}"));
+        })
+    });
+    for call in calls {
+        call.await.unwrap();
+    }
+    plugin.shutdown().await.unwrap();
+}
