@@ -850,3 +850,29 @@ async fn concurrent_executes_do_not_cross_talk() {
     }
     plugin.shutdown().await.unwrap();
 }
+
+// C-04, C-06: killed instances leave stale sockets that block nothing; clean cycles leave
+// nothing behind.
+#[tokio::test]
+async fn restarts_after_sigkill_and_cycles_leave_no_sockets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let killed = start(tmp.path()).await;
+    let stale = killed.handshake().address.clone();
+    let pid = killed.id().unwrap().to_string();
+    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    let _ = killed.shutdown().await;
+    assert!(Path::new(&stale).exists(), "a killed plugin cannot remove its socket");
+
+    for _ in 0..20 {
+        let plugin = start(tmp.path()).await;
+        assert_ne!(plugin.handshake().address, stale);
+        PluginListerClient::new(plugin.channel())
+            .list_plugins(generated::Empty {})
+            .await
+            .unwrap();
+        let exit = plugin.shutdown().await.unwrap();
+        assert!(exit.graceful && exit.status.success());
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(left, [Path::new(&stale).to_path_buf()], "only the killed plugin's socket remains");
+}

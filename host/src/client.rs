@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -99,6 +99,7 @@ impl Launch {
         if let Some(dir) = &self.current_dir {
             command.current_dir(dir);
         }
+        let launched = Instant::now();
         let mut child = command.spawn().map_err(ClientError::Spawn)?;
 
         let stderr_lines = Arc::new(Mutex::new(Vec::new()));
@@ -112,6 +113,7 @@ impl Launch {
         let read = tokio::time::timeout(HANDSHAKE_TIMEOUT, stdout.read_line(&mut line))
             .await
             .map_err(|_| ClientError::HandshakeTimeout)?;
+        let handshake_latency = launched.elapsed();
         if matches!(read, Ok(0) | Err(_)) {
             let status = child.wait().await.map_err(ClientError::Wait)?;
             return Err(ClientError::ExitedEarly(status.to_string()));
@@ -125,6 +127,7 @@ impl Launch {
         Ok(PluginProcess {
             child,
             handshake,
+            handshake_latency,
             channel,
             stderr_lines,
             stderr_reader,
@@ -175,6 +178,7 @@ impl Handshake {
 pub struct PluginProcess {
     child: Child,
     handshake: Handshake,
+    handshake_latency: Duration,
     channel: Channel,
     stderr_lines: Arc<Mutex<Vec<String>>>,
     stderr_reader: Option<JoinHandle<()>>,
@@ -194,6 +198,11 @@ impl PluginProcess {
     /// The handshake the process printed.
     pub fn handshake(&self) -> &Handshake {
         &self.handshake
+    }
+
+    /// Time from `exec` to the handshake line being read: the plugin's cold start.
+    pub fn handshake_latency(&self) -> Duration {
+        self.handshake_latency
     }
 
     /// The connection every service client shares, as in go-plugin.
@@ -269,10 +278,8 @@ fn collect_lines(
     tokio::spawn(async move {
         let mut lines = BufReader::new(pipe).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(sink) = &sink {
-                if let Ok(mut sink) = sink.lock() {
-                    sink.push(line);
-                }
+            if let Some(Ok(mut sink)) = sink.as_ref().map(|s| s.lock()) {
+                sink.push(line);
             }
         }
     })
