@@ -859,9 +859,18 @@ async fn restarts_after_sigkill_and_cycles_leave_no_sockets() {
     let killed = start(tmp.path()).await;
     let stale = killed.handshake().address.clone();
     let pid = killed.id().unwrap().to_string();
-    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let _ = killed.shutdown().await;
-    assert!(Path::new(&stale).exists(), "a killed plugin cannot remove its socket");
+    assert!(
+        Path::new(&stale).exists(),
+        "a killed plugin cannot remove its socket"
+    );
 
     for _ in 0..20 {
         let plugin = start(tmp.path()).await;
@@ -873,6 +882,13 @@ async fn restarts_after_sigkill_and_cycles_leave_no_sockets() {
         let exit = plugin.shutdown().await.unwrap();
         assert!(exit.graceful && exit.status.success());
     }
-    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(left, [Path::new(&stale).to_path_buf()], "only the killed plugin's socket remains");
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        left,
+        [Path::new(&stale).to_path_buf()],
+        "only the killed plugin's socket remains"
+    );
 }

@@ -99,9 +99,18 @@ fn main() {
     println!("| measure ({runs} runs) | median | min | max |");
     println!("|---|---|---|---|");
     for (name, values) in [
-        ("cold start (exec → handshake line)", &mut samples.cold_start),
-        ("discovery cycle (start, ListPlugins, Shutdown, exit)", &mut samples.discovery),
-        ("first Execute on a fresh process (loads the component)", &mut samples.first_execute),
+        (
+            "cold start (exec → handshake line)",
+            &mut samples.cold_start,
+        ),
+        (
+            "discovery cycle (start, ListPlugins, Shutdown, exit)",
+            &mut samples.discovery,
+        ),
+        (
+            "first Execute on a fresh process (loads the component)",
+            &mut samples.first_execute,
+        ),
         ("warm Execute", &mut samples.warm_execute),
     ] {
         let med = median(values);
