@@ -16,7 +16,12 @@ pub mod component;
 pub mod error;
 pub mod host;
 pub mod item;
+pub mod json;
 pub mod keys;
+pub mod kube;
+pub mod labels;
+pub mod quantity;
+pub mod time;
 pub mod velero;
 
 /// Bindings generated from `wit/csi.wit`.

@@ -1,0 +1,20 @@
+//! An in-memory Kubernetes API for tests and the demo.
+//!
+//! * [`store`]: objects by resource, namespace and name; `generateName`, uid,
+//!   resourceVersion and conflicts; label selectors; JSON merge patch; NotFound and
+//!   AlreadyExists; a record of every call; injected faults.
+//! * [`controllers`]: a CSI snapshot controller (a VolumeSnapshot gets a bound
+//!   VolumeSnapshotContent, then a snapshot handle, then `readyToUse`, after configurable
+//!   delays, with error injection) and a provisioner for claims restored from a snapshot.
+//! * Time is virtual: waits advance the clock to the next controller event, so a wait of
+//!   ten minutes takes no time in a test and every run is the same.
+
+mod clock;
+pub mod controllers;
+mod resources;
+mod selector;
+pub mod store;
+
+pub use controllers::SnapshotPlan;
+pub use resources::{Gvr, gvr_of_kind};
+pub use store::{Call, Cluster, Condition, Fault, SimError, Verb};
