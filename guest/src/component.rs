@@ -2,10 +2,11 @@
 
 use crate::actions::{self, RestoreRequest};
 use crate::bindings::exports::velero::csi::actions as wit;
-use crate::bindings::velero::csi::log;
+use crate::bindings::velero::csi::{clock, kube as imports, log};
 use crate::bindings::velero::csi::types::ResourceIdentifier;
 use crate::error::ActionError;
-use crate::host::{Host, Level};
+use crate::host::{Datetime, Host, Level};
+use crate::kube::{ApiResource, Condition, Kube, KubeError, ObjectRef};
 use crate::item::Item;
 use crate::velero::{Backup, Restore};
 
@@ -18,6 +19,42 @@ struct Imports;
 impl Host for Imports {
     fn log(&self, level: Level, message: &str) {
         log::log(level, message, &[]);
+    }
+
+    fn now(&self) -> Datetime {
+        clock::now()
+    }
+}
+
+/// Parses an object the host returned.
+fn object(json: String) -> Result<serde_json::Value, KubeError> {
+    serde_json::from_str(&json).map_err(|e| KubeError::Invalid(format!("the host returned malformed JSON: {e}")))
+}
+
+impl Kube for Imports {
+    fn get(&self, target: &ObjectRef) -> Result<serde_json::Value, KubeError> {
+        imports::get(target).and_then(object)
+    }
+
+    fn list(&self, api: &ApiResource, namespace: Option<&str>, label_selector: Option<&str>) -> Result<Vec<serde_json::Value>, KubeError> {
+        imports::list(api, namespace, label_selector)?.into_iter().map(object).collect()
+    }
+
+    fn create(&self, api: &ApiResource, namespace: Option<&str>, value: &serde_json::Value) -> Result<serde_json::Value, KubeError> {
+        imports::create(api, namespace, &value.to_string()).and_then(object)
+    }
+
+    fn merge_patch(&self, target: &ObjectRef, patch: &serde_json::Value) -> Result<serde_json::Value, KubeError> {
+        imports::merge_patch(target, &patch.to_string()).and_then(object)
+    }
+
+    fn delete(&self, target: &ObjectRef) -> Result<(), KubeError> {
+        imports::delete(target)
+    }
+
+    fn wait_until(&self, target: &ObjectRef, condition: &Condition, timeout: std::time::Duration) -> Result<Option<serde_json::Value>, KubeError> {
+        let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        imports::wait_until(target, condition, millis)?.map(object).transpose()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The errors an action can return, and their form at the component boundary.
 
 use crate::bindings::exports::velero::csi::actions as wit;
+use crate::kube::{self, KubeError};
 
 /// Why an action call failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,28 @@ pub enum ActionError {
     /// An operation ID that is empty or cannot be parsed.
     #[error("operation ID {0} is invalid")]
     InvalidOperationId(String),
+    /// A Kubernetes call failed while the action was doing `context` (in the Go plugin's
+    /// words, e.g. `error getting storage class`).
+    #[error("{context}: {}", kube::message(.error))]
+    Kube { context: String, error: KubeError },
+    /// Any other failure, with the Go plugin's message.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ActionError {
+    /// A failed Kubernetes call, described by `context`.
+    pub fn kube(context: impl Into<String>, error: KubeError) -> Self {
+        ActionError::Kube { context: context.into(), error }
+    }
+
+    /// Wraps the error's whole message in `context`, as Go's `errors.Wrap` does.
+    pub fn wrap(self, context: &str) -> Self {
+        match self {
+            ActionError::Kube { context: inner, error } => ActionError::Kube { context: format!("{context}: {inner}"), error },
+            other => ActionError::Failed(format!("{context}: {other}")),
+        }
+    }
 }
 
 impl From<ActionError> for wit::ActionError {
@@ -31,6 +54,8 @@ impl From<ActionError> for wit::ActionError {
             }
             ActionError::InvalidInput(_) => wit::ActionError::InvalidInput(message),
             ActionError::InvalidOperationId(_) => wit::ActionError::InvalidOperationId(message),
+            ActionError::Kube { context, error } => wit::ActionError::Kube(wit::KubeFailure { context, error }),
+            ActionError::Failed(_) => wit::ActionError::Failed(message),
         }
     }
 }

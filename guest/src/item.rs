@@ -15,6 +15,8 @@ pub struct Item {
     raw: String,
     object: Map<String, Value>,
     modified: bool,
+    /// The object as a `Value`, built on first use by [`Item::pointer`] and [`Item::value`].
+    view: std::sync::OnceLock<Value>,
 }
 
 impl Item {
@@ -35,6 +37,7 @@ impl Item {
             raw: json.to_owned(),
             object,
             modified: false,
+            view: std::sync::OnceLock::new(),
         })
     }
 
@@ -67,7 +70,74 @@ impl Item {
         let metadata = child_object(&mut self.object, "metadata");
         let annotations = child_object(metadata, "annotations");
         annotations.insert(key.to_owned(), Value::String(value.to_owned()));
+        self.touch();
+    }
+
+    /// `metadata.uid`, or an empty string.
+    pub fn uid(&self) -> &str {
+        self.metadata_str("uid")
+    }
+
+    /// The value at a JSON pointer (RFC 6901), e.g. `/spec/volumeName`.
+    pub fn pointer(&self, pointer: &str) -> Option<&Value> {
+        self.value().pointer(pointer)
+    }
+
+    /// The whole object, read-only.
+    pub fn value(&self) -> &Value {
+        // The object is kept as a map; a transparent view avoids cloning.
+        self.view.get_or_init(|| Value::Object(self.object.clone()))
+    }
+
+    /// The value of a label, if present.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.object.get("metadata")?.get("labels")?.get(key)?.as_str()
+    }
+
+    /// Inserts or overwrites a label with the normalised value N(`value`) (spec §3.2).
+    pub fn set_label(&mut self, key: &str, value: &str) {
+        let metadata = child_object(&mut self.object, "metadata");
+        let labels = child_object(metadata, "labels");
+        labels.insert(key.to_owned(), Value::String(crate::labels::normalize(value)));
+        self.touch();
+    }
+
+    /// Removes an annotation; creates an empty annotation map when there was none.
+    pub fn remove_annotation(&mut self, key: &str) {
+        let metadata = child_object(&mut self.object, "metadata");
+        child_object(metadata, "annotations").remove(key);
+        self.touch();
+    }
+
+    /// Sets the value at `path` (object keys from the root), creating objects on the way.
+    pub fn set(&mut self, path: &[&str], value: Value) {
+        let Some((last, parents)) = path.split_last() else { return };
+        let mut map = &mut self.object;
+        for key in parents {
+            map = child_object(map, key);
+        }
+        map.insert((*last).to_owned(), value);
+        self.touch();
+    }
+
+    /// Removes the value at `path`, if present.
+    pub fn remove(&mut self, path: &[&str]) {
+        let Some((last, parents)) = path.split_last() else { return };
+        let mut map = &mut self.object;
+        for key in parents {
+            match map.get_mut(*key) {
+                Some(Value::Object(child)) => map = child,
+                _ => return,
+            }
+        }
+        if map.remove(*last).is_some() {
+            self.touch();
+        }
+    }
+
+    fn touch(&mut self) {
         self.modified = true;
+        self.view = std::sync::OnceLock::new();
     }
 
     /// The item as JSON: the original text if nothing changed, else the edited object.
@@ -189,6 +259,27 @@ mod tests {
             let error = Item::parse("item", json).unwrap_err().to_string();
             assert!(error.starts_with(expected), "{json:?}: {error}");
         }
+    }
+
+    #[test]
+    fn edits_in_place() {
+        let json = r#"{"kind":"PersistentVolumeClaim","metadata":{"name":"p","uid":"u"},"spec":{"volumeName":"pv","dataSourceRef":{"namespace":"x"},"volumeAttributesClassName":"gold"}}"#;
+        let mut item = Item::parse("item", json).unwrap();
+        assert_eq!(item.uid(), "u");
+        assert_eq!(item.pointer("/spec/volumeName"), Some(&Value::String("pv".into())));
+        item.set(&["spec", "volumeName"], Value::String(String::new()));
+        item.set(&["spec", "selector", "matchLabels", "k"], Value::String("v".into()));
+        item.remove(&["spec", "dataSourceRef"]);
+        item.remove(&["spec", "absent", "deeper"]);
+        item.set_label("velero.io/backup-name", &"x".repeat(70));
+        item.remove_annotation("nothing");
+        assert_eq!(item.pointer("/spec/volumeName"), Some(&Value::String(String::new())));
+        assert_eq!(item.label("velero.io/backup-name").unwrap().len(), 63);
+        let out: Value = serde_json::from_str(&item.into_json()).unwrap();
+        assert_eq!(out["spec"]["selector"]["matchLabels"]["k"], "v");
+        assert!(out["spec"].get("dataSourceRef").is_none());
+        assert_eq!(out["spec"]["volumeAttributesClassName"], "gold");
+        assert_eq!(out["metadata"]["annotations"], serde_json::json!({}));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 pub mod actions;
 #[cfg(target_arch = "wasm32")]
 pub mod component;
+pub mod datamover;
 pub mod error;
 pub mod host;
 pub mod item;
@@ -21,6 +22,9 @@ pub mod keys;
 pub mod kube;
 pub mod labels;
 pub mod quantity;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod sim_host;
+pub mod snapshots;
 pub mod time;
 pub mod velero;
 
@@ -30,5 +34,6 @@ pub mod bindings {
         path: "../wit",
         world: "csi-plugin",
         generate_all,
+        additional_derives: [PartialEq, Eq],
     });
 }

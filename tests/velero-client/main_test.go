@@ -43,10 +43,16 @@ func TestMain(m *testing.M) {
 	}
 	// A v1.13 server with CSI enabled: plugins are started with `--features EnableCSI`.
 	features.Enable("EnableCSI")
-	code := m.Run()
-	if pluginDir != "" {
-		os.RemoveAll(pluginDir)
+	// Plugin processes inherit our environment and create their sockets under $TMPDIR:
+	// keep them (and a killed process's stale socket) out of /tmp.
+	tmp, err := os.MkdirTemp("", "velero-client-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
 	}
+	os.Setenv("TMPDIR", tmp)
+	code := m.Run()
+	os.RemoveAll(tmp)
 	os.Exit(code)
 }
 

@@ -72,14 +72,15 @@ impl BackupItemAction for VolumeSnapshotClassBackup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::testing::RecordingHost;
+    use crate::sim_host::SimHost;
+    use std::sync::Arc;
     use serde_json::{Value, json};
 
     fn run(class: Value) -> BackupOutput {
         let item = Item::parse("item", &class.to_string()).unwrap();
         let backup = Backup::parse(r#"{"metadata":{"name":"b1"}}"#).unwrap();
         VolumeSnapshotClassBackup
-            .execute(&RecordingHost::default(), item, &backup)
+            .execute(&SimHost::new(Arc::default()), item, &backup)
             .unwrap()
     }
 
@@ -142,7 +143,7 @@ mod tests {
     /// Spec §5.6, scenario 67.
     #[test]
     fn progress_and_cancel() {
-        let host = RecordingHost::default();
+        let host = SimHost::new(Arc::default());
         let backup = Backup::parse("{}").unwrap();
         let action = VolumeSnapshotClassBackup;
         assert!(matches!(
@@ -155,13 +156,13 @@ mod tests {
 
     #[test]
     fn logs_like_the_go_plugin() {
-        let host = RecordingHost::default();
+        let host = SimHost::new(Arc::default());
         let item = Item::parse("item", &class(Value::Null).to_string()).unwrap();
         VolumeSnapshotClassBackup
             .execute(&host, item, &Backup::parse("{}").unwrap())
             .unwrap();
         assert_eq!(
-            host.records(),
+            host.logs(),
             vec![
                 (
                     Level::Info,

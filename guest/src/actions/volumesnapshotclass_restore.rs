@@ -85,7 +85,8 @@ fn output(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::testing::RecordingHost;
+    use crate::sim_host::SimHost;
+    use std::sync::Arc;
     use crate::item::Item;
     use serde_json::{Value, json};
 
@@ -118,7 +119,7 @@ mod tests {
     fn skips_when_pv_restore_is_disabled() {
         let (_, req) = request(secret_annotations(), json!({"spec": {"restorePVs": false}}));
         let out = VolumeSnapshotClassRestore
-            .execute(&RecordingHost::default(), req)
+            .execute(&SimHost::new(Arc::default()), req)
             .unwrap();
         assert!(out.skip_restore);
         assert!(out.additional_items.is_empty());
@@ -133,7 +134,7 @@ mod tests {
                 json!({"spec": {"restorePVs": restore_pvs}}),
             );
             let out = VolumeSnapshotClassRestore
-                .execute(&RecordingHost::default(), req)
+                .execute(&SimHost::new(Arc::default()), req)
                 .unwrap();
             assert!(!out.skip_restore);
             assert_eq!(out.item, input);
@@ -152,7 +153,7 @@ mod tests {
     fn no_secret_no_additional_items() {
         let (input, req) = request(json!({}), json!({"spec": {}}));
         let out = VolumeSnapshotClassRestore
-            .execute(&RecordingHost::default(), req)
+            .execute(&SimHost::new(Arc::default()), req)
             .unwrap();
         assert!(out.additional_items.is_empty());
         assert_eq!(out.item, input);
@@ -160,7 +161,7 @@ mod tests {
 
     #[test]
     fn progress_cancel_and_readiness() {
-        let host = RecordingHost::default();
+        let host = SimHost::new(Arc::default());
         let restore = Restore::parse("{}").unwrap();
         let action = VolumeSnapshotClassRestore;
         assert!(action.progress(&host, "", &restore).is_err());

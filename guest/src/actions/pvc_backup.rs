@@ -1,0 +1,1 @@
+//! `velero.io/csi-pvc-backupper` (spec §2.1).

@@ -1,0 +1,1 @@
+//! `velero.io/csi-pvc-restorer` (spec §2.5).

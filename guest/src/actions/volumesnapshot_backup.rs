@@ -1,0 +1,1 @@
+//! `velero.io/csi-volumesnapshot-backupper` (spec §2.2).

@@ -1,0 +1,1 @@
+//! `velero.io/csi-volumesnapshot-delete` (spec §2.9).

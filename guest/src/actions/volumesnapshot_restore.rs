@@ -1,0 +1,1 @@
+//! `velero.io/csi-volumesnapshot-restorer` (spec §2.6).

@@ -1,0 +1,1 @@
+//! `velero.io/csi-volumesnapshotcontent-backupper` (spec §2.3).

@@ -1,0 +1,1 @@
+//! `velero.io/csi-volumesnapshotcontent-delete` (spec §2.10).

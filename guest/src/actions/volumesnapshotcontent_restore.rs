@@ -1,0 +1,1 @@
+//! `velero.io/csi-volumesnapshotcontent-restorer` (spec §2.7).
