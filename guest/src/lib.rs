@@ -14,6 +14,7 @@ pub mod actions;
 #[cfg(target_arch = "wasm32")]
 pub mod component;
 pub mod datamover;
+pub mod dispatch;
 pub mod error;
 pub mod host;
 pub mod item;

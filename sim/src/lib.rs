@@ -16,5 +16,5 @@ mod selector;
 pub mod store;
 
 pub use controllers::SnapshotPlan;
-pub use resources::{Gvr, gvr_of_kind};
+pub use resources::{Gvr, gvr_of_kind, gvr_of_resource};
 pub use store::{Call, Cluster, Condition, Fault, SimError, Verb};

@@ -78,6 +78,14 @@ pub fn gvr_of_kind(kind: &str) -> Option<Gvr> {
         .map(|(_, g, v, r)| Gvr::new(g, v, r))
 }
 
+/// A resource by its plural name (`volumesnapshots`), or its `resource.group` form.
+pub fn gvr_of_resource(resource: &str) -> Option<Gvr> {
+    KINDS
+        .iter()
+        .find(|(_, g, _, r)| *r == resource || (!g.is_empty() && format!("{r}.{g}") == resource))
+        .map(|(_, g, v, r)| Gvr::new(g, v, r))
+}
+
 /// The kind of a resource.
 pub fn kind_of(gvr: &Gvr) -> Option<&'static str> {
     KINDS

@@ -4,9 +4,17 @@
 //! order Velero's Go framework lists them) and the kind-checked lookup every call goes
 //! through.
 
+mod pvc_backup;
+mod pvc_restore;
 mod secrets;
+mod volumesnapshot_backup;
+mod volumesnapshot_delete;
+mod volumesnapshot_restore;
 mod volumesnapshotclass_backup;
 mod volumesnapshotclass_restore;
+mod volumesnapshotcontent_backup;
+mod volumesnapshotcontent_delete;
+mod volumesnapshotcontent_restore;
 
 use crate::bindings::exports::velero::csi::actions::{
     ActionInfo, ActionKind, BackupOutput, OperationProgress, ResourceSelector, RestoreOutput,
@@ -91,11 +99,18 @@ pub trait RestoreItemAction: Sync {
     }
 }
 
+/// A DeleteItemAction.
+pub trait DeleteItemAction: Sync {
+    /// Runs for one item of a backup being deleted, as stored in the backup.
+    fn execute(&self, host: &dyn Host, item: Item, backup: &Backup) -> Result<(), ActionError>;
+}
+
 /// An action and the kind it is registered under.
 #[derive(Clone, Copy)]
 pub enum Registered {
     Backup(&'static dyn BackupItemAction),
     Restore(&'static dyn RestoreItemAction),
+    Delete(&'static dyn DeleteItemAction),
 }
 
 /// One entry of the registry.
@@ -112,6 +127,7 @@ impl Registration {
         match self.action {
             Registered::Backup(_) => ActionKind::BackupItemActionV2,
             Registered::Restore(_) => ActionKind::RestoreItemActionV2,
+            Registered::Delete(_) => ActionKind::DeleteItemAction,
         }
     }
 
@@ -167,6 +183,14 @@ pub fn applies_to(name: &str) -> Result<ResourceSelector, ActionError> {
         })
 }
 
+/// The action registered under `name`, of any kind (for Progress and Cancel, which backup
+/// and restore actions share; the host has checked the kind against the called service).
+pub fn registered(name: &str) -> Result<Registered, ActionError> {
+    find(name)
+        .map(|r| r.action)
+        .ok_or_else(|| ActionError::UnknownAction { kind: "", name: name.to_owned() })
+}
+
 /// The backup item action registered under `name`.
 pub fn backup_action(name: &str) -> Result<&'static dyn BackupItemAction, ActionError> {
     match find(name).map(|r| r.action) {
@@ -185,11 +209,12 @@ pub fn restore_action(name: &str) -> Result<&'static dyn RestoreItemAction, Acti
     }
 }
 
-/// The error for a delete call: this build registers no delete item action.
-pub fn delete_action_error(name: &str) -> ActionError {
-    match find(name) {
-        Some(_) => wrong_kind(name, ActionKind::DeleteItemAction),
-        None => unknown(name, ActionKind::DeleteItemAction),
+/// The delete item action registered under `name`.
+pub fn delete_action(name: &str) -> Result<&'static dyn DeleteItemAction, ActionError> {
+    match find(name).map(|r| r.action) {
+        Some(Registered::Delete(action)) => Ok(action),
+        Some(_) => Err(wrong_kind(name, ActionKind::DeleteItemAction)),
+        None => Err(unknown(name, ActionKind::DeleteItemAction)),
     }
 }
 
@@ -251,6 +276,7 @@ mod tests {
         let order = |r: &Registration| match r.action {
             Registered::Backup(_) => 0,
             Registered::Restore(_) => 1,
+            Registered::Delete(_) => 2,
         };
         let keys: Vec<_> = REGISTRY.iter().map(|r| (order(r), r.name)).collect();
         let mut sorted = keys.clone();
@@ -273,7 +299,7 @@ mod tests {
             "RestoreItemActionV2 plugin: velero.io/nope was not found or has an invalid name format"
         );
         assert_eq!(
-            delete_action_error(backup).to_string(),
+            delete_action(backup).err().unwrap().to_string(),
             "velero.io/csi-volumesnapshotclass-backupper is not a delete item action"
         );
     }
