@@ -12,7 +12,9 @@ use velero_plugin_for_csi::logging::{Level, LogSink, Record};
 use velero_plugin_for_csi::wasm::bindings::{
     ActionError, ActionKind, ApiResource, Condition, KubeError, ObjectRef, RestoreInput,
 };
-use velero_plugin_for_csi::wasm::{CallError, Cluster, ClusterFuture, GuestRuntime};
+use velero_plugin_for_csi::wasm::{
+    CallError, Cluster, ClusterFuture, GuestRuntime, HostServices, SystemClock,
+};
 
 /// A cluster that answers nothing and records every call that reached it.
 #[derive(Default)]
@@ -80,7 +82,12 @@ struct Guest {
 async fn guest() -> Guest {
     let cluster = Arc::new(FakeCluster::default());
     let logs = Arc::new(Logs::default());
-    let runtime = GuestRuntime::embedded(cluster.clone(), logs.clone())
+    let services = HostServices {
+        cluster: cluster.clone(),
+        logger: logs.clone(),
+        clock: Arc::new(SystemClock),
+    };
+    let runtime = GuestRuntime::embedded(services)
         .await
         .expect("the embedded component loads");
     Guest {

@@ -31,7 +31,8 @@ impl Host for Imports {
 
 /// Parses an object the host returned.
 fn object(json: String) -> Result<Value, KubeError> {
-    serde_json::from_str(&json).map_err(|e| KubeError::Invalid(format!("the host returned malformed JSON: {e}")))
+    serde_json::from_str(&json)
+        .map_err(|e| KubeError::Invalid(format!("the host returned malformed JSON: {e}")))
 }
 
 impl Kube for Imports {
@@ -39,11 +40,24 @@ impl Kube for Imports {
         imports::get(target).and_then(object)
     }
 
-    fn list(&self, api: &ApiResource, namespace: Option<&str>, label_selector: Option<&str>) -> Result<Vec<Value>, KubeError> {
-        imports::list(api, namespace, label_selector)?.into_iter().map(object).collect()
+    fn list(
+        &self,
+        api: &ApiResource,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Value>, KubeError> {
+        imports::list(api, namespace, label_selector)?
+            .into_iter()
+            .map(object)
+            .collect()
     }
 
-    fn create(&self, api: &ApiResource, namespace: Option<&str>, value: &Value) -> Result<Value, KubeError> {
+    fn create(
+        &self,
+        api: &ApiResource,
+        namespace: Option<&str>,
+        value: &Value,
+    ) -> Result<Value, KubeError> {
         imports::create(api, namespace, &value.to_string()).and_then(object)
     }
 
@@ -55,9 +69,16 @@ impl Kube for Imports {
         imports::delete(target)
     }
 
-    fn wait_until(&self, target: &ObjectRef, condition: &Condition, timeout: Duration) -> Result<Option<Value>, KubeError> {
+    fn wait_until(
+        &self,
+        target: &ObjectRef,
+        condition: &Condition,
+        timeout: Duration,
+    ) -> Result<Option<Value>, KubeError> {
         let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        imports::wait_until(target, condition, millis)?.map(object).transpose()
+        imports::wait_until(target, condition, millis)?
+            .map(object)
+            .transpose()
     }
 }
 
@@ -70,20 +91,40 @@ impl wit::Guest for Component {
         Ok(actions::applies_to(&action)?)
     }
 
-    fn execute_backup(action: String, item: String, backup: String) -> Result<wit::BackupOutput, wit::ActionError> {
+    fn execute_backup(
+        action: String,
+        item: String,
+        backup: String,
+    ) -> Result<wit::BackupOutput, wit::ActionError> {
         Ok(dispatch::execute_backup(&Imports, &action, &item, &backup)?)
     }
 
-    fn execute_restore(action: String, input: wit::RestoreInput) -> Result<wit::RestoreOutput, wit::ActionError> {
+    fn execute_restore(
+        action: String,
+        input: wit::RestoreInput,
+    ) -> Result<wit::RestoreOutput, wit::ActionError> {
         Ok(dispatch::execute_restore(&Imports, &action, &input)?)
     }
 
-    fn execute_delete(action: String, item: String, backup: String) -> Result<(), wit::ActionError> {
+    fn execute_delete(
+        action: String,
+        item: String,
+        backup: String,
+    ) -> Result<(), wit::ActionError> {
         Ok(dispatch::execute_delete(&Imports, &action, &item, &backup)?)
     }
 
-    fn progress(action: String, operation_id: String, owner: String) -> Result<wit::OperationProgress, wit::ActionError> {
-        Ok(dispatch::progress(&Imports, &action, &operation_id, &owner)?)
+    fn progress(
+        action: String,
+        operation_id: String,
+        owner: String,
+    ) -> Result<wit::OperationProgress, wit::ActionError> {
+        Ok(dispatch::progress(
+            &Imports,
+            &action,
+            &operation_id,
+            &owner,
+        )?)
     }
 
     fn cancel(action: String, operation_id: String, owner: String) -> Result<(), wit::ActionError> {
@@ -95,7 +136,12 @@ impl wit::Guest for Component {
         additional_items: Vec<ResourceIdentifier>,
         restore: String,
     ) -> Result<bool, wit::ActionError> {
-        Ok(dispatch::are_additional_items_ready(&Imports, &action, &additional_items, &restore)?)
+        Ok(dispatch::are_additional_items_ready(
+            &Imports,
+            &action,
+            &additional_items,
+            &restore,
+        )?)
     }
 }
 

@@ -7,7 +7,7 @@ use velero_plugin_for_csi::cli;
 use velero_plugin_for_csi::goplugin::{handshake, serve};
 use velero_plugin_for_csi::logging::{Level, LogSink, StderrLogger};
 use velero_plugin_for_csi::velero::Plugins;
-use velero_plugin_for_csi::wasm::NoCluster;
+use velero_plugin_for_csi::wasm::{HostServices, NoCluster, SystemClock};
 
 fn main() -> ExitCode {
     let args = cli::parse(std::env::args_os());
@@ -32,7 +32,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let plugins = Plugins::new(args.argv0, Arc::new(NoCluster), logger.clone());
+    let services = HostServices {
+        cluster: Arc::new(NoCluster),
+        logger: logger.clone(),
+        clock: Arc::new(SystemClock),
+    };
+    let plugins = Plugins::new(args.argv0, services);
     let result = runtime.block_on(serve(plugins, logger.clone()));
     runtime.shutdown_background();
     match result {

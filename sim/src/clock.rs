@@ -55,13 +55,14 @@ impl Clock {
                     + skew.as_secs()
             }
         };
-        format_utc(seconds)
+        format_utc(i64::try_from(seconds).unwrap_or(i64::MAX))
     }
 }
 
-fn format_utc(seconds: u64) -> String {
-    let days = i64::try_from(seconds / 86_400).unwrap_or_default();
-    let secs = seconds % 86_400;
+/// Unix seconds as an RFC 3339 UTC timestamp (`2024-05-01T09:30:00Z`).
+pub fn format_utc(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
     // Days since 1970-01-01 → civil date (proleptic Gregorian).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

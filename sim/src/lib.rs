@@ -15,6 +15,7 @@ mod resources;
 mod selector;
 pub mod store;
 
+pub use clock::format_utc;
 pub use controllers::SnapshotPlan;
 pub use resources::{Gvr, gvr_of_kind, gvr_of_resource};
 pub use store::{Call, Cluster, Condition, Fault, SimError, Verb};

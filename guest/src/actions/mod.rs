@@ -188,7 +188,10 @@ pub fn applies_to(name: &str) -> Result<ResourceSelector, ActionError> {
 pub fn registered(name: &str) -> Result<Registered, ActionError> {
     find(name)
         .map(|r| r.action)
-        .ok_or_else(|| ActionError::UnknownAction { kind: "", name: name.to_owned() })
+        .ok_or_else(|| ActionError::UnknownAction {
+            kind: "",
+            name: name.to_owned(),
+        })
 }
 
 /// The backup item action registered under `name`.

@@ -17,12 +17,12 @@ use tonic::transport::server::Router;
 
 pub use catalog::{Catalog, CatalogError, Kind};
 
-use crate::logging::{Level, LogSink};
+use crate::logging::Level;
 use crate::proto::generated::delete_item_action_server::DeleteItemActionServer;
 use crate::proto::generated::plugin_lister_server::PluginListerServer;
 use crate::proto::v2::backup_item_action_server::BackupItemActionServer;
 use crate::proto::v2::restore_item_action_server::RestoreItemActionServer;
-use crate::wasm::{Cluster, GuestRuntime};
+use crate::wasm::{GuestRuntime, HostServices};
 
 /// Velero sends items and Backups that can be far larger than gRPC's 4 MiB default.
 const MAX_MESSAGE: usize = i32::MAX as usize;
@@ -31,8 +31,7 @@ const MAX_MESSAGE: usize = i32::MAX as usize;
 /// it, once, however many calls arrive together; discovery needs no cluster access.
 pub struct Plugins {
     argv0: String,
-    cluster: Arc<dyn Cluster>,
-    logger: Arc<dyn LogSink>,
+    services: HostServices,
     loaded: OnceCell<Loaded>,
 }
 
@@ -42,12 +41,11 @@ struct Loaded {
 }
 
 impl Plugins {
-    /// Plugins served under the command `argv0`, reaching the cluster through `cluster`.
-    pub fn new(argv0: String, cluster: Arc<dyn Cluster>, logger: Arc<dyn LogSink>) -> Self {
+    /// Plugins served under the command `argv0`, with `services` as the guest's imports.
+    pub fn new(argv0: String, services: HostServices) -> Self {
         Self {
             argv0,
-            cluster,
-            logger,
+            services,
             loaded: OnceCell::new(),
         }
     }
@@ -55,7 +53,7 @@ impl Plugins {
     async fn loaded(&self) -> Result<&Loaded, Status> {
         self.loaded
             .get_or_try_init(|| async {
-                let runtime = GuestRuntime::embedded(self.cluster.clone(), self.logger.clone())
+                let runtime = GuestRuntime::embedded(self.services.clone())
                     .await
                     .map_err(|e| e.to_string())?;
                 let catalog = Catalog::new(runtime.actions()).map_err(|e| e.to_string())?;
@@ -64,7 +62,7 @@ impl Plugins {
             .await
             .map_err(|message: String| {
                 let message = format!("the CSI actions component could not be loaded: {message}");
-                self.logger.emit(Level::Error, "velero", &message);
+                self.services.logger.emit(Level::Error, "velero", &message);
                 Status::unknown(message)
             })
     }

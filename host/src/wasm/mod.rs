@@ -6,6 +6,8 @@ pub mod engine_config;
 mod imports;
 mod runtime;
 
+pub use imports::HostServices;
+pub use imports::clock::{SystemClock, WallClock};
 pub use imports::kube::{Cluster, ClusterFuture, NoCluster};
 pub use runtime::{CallError, GuestRuntime, LoadError};
 

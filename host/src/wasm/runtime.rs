@@ -1,8 +1,6 @@
 //! The guest runtime: one engine and one pre-linked component per process, and a fresh
 //! store and instance for every call, so calls share no mutable state.
 
-use std::sync::Arc;
-
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store};
 
@@ -12,9 +10,7 @@ use super::bindings::{
 };
 use super::capabilities::grants_of;
 use super::engine_config::engine_config;
-use super::imports::CallContext;
-use super::imports::kube::Cluster;
-use crate::logging::LogSink;
+use super::imports::{CallContext, HostServices};
 
 /// The guest component, compiled to native code by the build script.
 static PRECOMPILED_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/csi_guest.cwasm"));
@@ -71,17 +67,13 @@ fn kube_message(error: &super::bindings::KubeError) -> &str {
 pub struct GuestRuntime {
     engine: Engine,
     pre: CsiPluginPre<CallContext>,
-    cluster: Arc<dyn Cluster>,
-    logger: Arc<dyn LogSink>,
+    services: HostServices,
     actions: Vec<ActionInfo>,
 }
 
 impl GuestRuntime {
     /// Loads the embedded, precompiled component and lists its actions.
-    pub async fn embedded(
-        cluster: Arc<dyn Cluster>,
-        logger: Arc<dyn LogSink>,
-    ) -> Result<Self, LoadError> {
+    pub async fn embedded(services: HostServices) -> Result<Self, LoadError> {
         let engine = Engine::new(&engine_config()).map_err(LoadError::Deserialize)?;
         // SAFETY: the bytes were produced by this crate's build script with the same
         // wasmtime version and the same `engine_config`, and are embedded read-only.
@@ -98,8 +90,7 @@ impl GuestRuntime {
         let mut runtime = Self {
             engine,
             pre,
-            cluster,
-            logger,
+            services,
             actions: Vec::new(),
         };
         runtime.actions = runtime.list_actions().await.map_err(LoadError::List)?;
@@ -115,12 +106,7 @@ impl GuestRuntime {
         &self,
         action: &str,
     ) -> Result<(Store<CallContext>, CsiPlugin), CallError> {
-        let context = CallContext::new(
-            action,
-            grants_of(action),
-            self.cluster.clone(),
-            self.logger.clone(),
-        );
+        let context = CallContext::new(action, grants_of(action), self.services.clone());
         let mut store = Store::new(&self.engine, context);
         let plugin = self
             .pre

@@ -37,7 +37,13 @@ impl Identifier {
     }
 
     fn from_json(value: &Value) -> Self {
-        let field = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let field = |k: &str| {
+            value
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         Self {
             group: field("group"),
             resource: field("resource"),
@@ -112,8 +118,13 @@ pub fn load_corpus() -> Result<Vec<Scenario>, String> {
     files
         .iter()
         .map(|path| {
-            let name = path.strip_prefix(&root).unwrap_or(path).display().to_string();
-            parse_scenario(name.clone(), &read_json(path)?, &fixtures).map_err(|e| format!("{name}: {e}"))
+            let name = path
+                .strip_prefix(&root)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+            parse_scenario(name.clone(), &read_json(path)?, &fixtures)
+                .map_err(|e| format!("{name}: {e}"))
         })
         .collect()
 }
@@ -137,7 +148,10 @@ fn read_json(path: &Path) -> Result<Value, String> {
 }
 
 fn parse_scenario(name: String, file: &Value, fixtures: &Value) -> Result<Scenario, String> {
-    let text = |v: Option<&Value>| v.map(|v| resolve(v, fixtures).map(|v| v.to_string())).transpose();
+    let text = |v: Option<&Value>| {
+        v.map(|v| resolve(v, fixtures).map(|v| v.to_string()))
+            .transpose()
+    };
     let input = file.get("input").cloned().unwrap_or_default();
     let call = match file.get("call").and_then(Value::as_str) {
         Some("execute") => CallKind::Execute,
@@ -152,7 +166,11 @@ fn parse_scenario(name: String, file: &Value, fixtures: &Value) -> Result<Scenar
         item_from_backup: text(input.get("itemFromBackup"))?.unwrap_or_else(|| item.clone()),
         item,
         owner,
-        operation_id: input.get("operationId").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        operation_id: input
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         additional_items: input
             .get("additionalItems")
             .and_then(Value::as_array)
@@ -163,7 +181,12 @@ fn parse_scenario(name: String, file: &Value, fixtures: &Value) -> Result<Scenar
     let objects = cluster
         .get("objects")
         .and_then(Value::as_array)
-        .map(|objects| objects.iter().map(|o| resolve(o, fixtures)).collect::<Result<Vec<_>, _>>())
+        .map(|objects| {
+            objects
+                .iter()
+                .map(|o| resolve(o, fixtures))
+                .collect::<Result<Vec<_>, _>>()
+        })
         .transpose()?
         .unwrap_or_default();
     let plan = cluster.get("snapshotPlan").map(snapshot_plan);
@@ -175,7 +198,11 @@ fn parse_scenario(name: String, file: &Value, fixtures: &Value) -> Result<Scenar
         .unwrap_or_default();
     Ok(Scenario {
         name,
-        action: file.get("action").and_then(Value::as_str).ok_or("no action")?.to_owned(),
+        action: file
+            .get("action")
+            .and_then(Value::as_str)
+            .ok_or("no action")?
+            .to_owned(),
         call,
         input,
         objects,
@@ -189,8 +216,13 @@ fn parse_scenario(name: String, file: &Value, fixtures: &Value) -> Result<Scenar
 fn resolve(value: &Value, fixtures: &Value) -> Result<Value, String> {
     Ok(match value {
         Value::Object(map) if map.contains_key("$fixture") => {
-            let name = map["$fixture"].as_str().ok_or("$fixture must be a string")?;
-            let mut object = fixtures.get(name).cloned().ok_or_else(|| format!("no fixture {name}"))?;
+            let name = map["$fixture"]
+                .as_str()
+                .ok_or("$fixture must be a string")?;
+            let mut object = fixtures
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("no fixture {name}"))?;
             if let Some(patch) = map.get("$patch") {
                 sim_cluster::store::merge(&mut object, &resolve(patch, fixtures)?);
             }
@@ -201,7 +233,12 @@ fn resolve(value: &Value, fixtures: &Value) -> Result<Value, String> {
                 .map(|(k, v)| Ok((k.clone(), resolve(v, fixtures)?)))
                 .collect::<Result<Map<_, _>, String>>()?,
         ),
-        Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, fixtures)).collect::<Result<_, _>>()?),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| resolve(v, fixtures))
+                .collect::<Result<_, _>>()?,
+        ),
         other => other.clone(),
     })
 }
@@ -209,14 +246,23 @@ fn resolve(value: &Value, fixtures: &Value) -> Result<Value, String> {
 fn snapshot_plan(value: &Value) -> SnapshotPlan {
     let default = SnapshotPlan::default();
     let seconds = |key: &str, default: Duration| {
-        value.get(key).and_then(Value::as_f64).map_or(default, Duration::from_secs_f64)
+        value
+            .get(key)
+            .and_then(Value::as_f64)
+            .map_or(default, Duration::from_secs_f64)
     };
     SnapshotPlan {
         bind_after: seconds("bindAfterSeconds", default.bind_after),
         handle_after: seconds("handleAfterSeconds", default.handle_after),
         ready_after: seconds("readyAfterSeconds", default.ready_after),
-        content_error: value.get("contentError").and_then(Value::as_str).map(str::to_owned),
-        never_bind: value.get("neverBind").and_then(Value::as_bool).unwrap_or(false),
+        content_error: value
+            .get("contentError")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        never_bind: value
+            .get("neverBind")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         provision_after: seconds("provisionAfterSeconds", default.provision_after),
     }
 }
@@ -245,8 +291,16 @@ fn verb_name(verb: Verb) -> &'static str {
 }
 
 fn fault(value: &Value) -> Result<Fault, String> {
-    let message = value.get("message").and_then(Value::as_str).unwrap_or("injected fault").to_owned();
-    let error = match value.get("error").and_then(Value::as_str).unwrap_or("Other") {
+    let message = value
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("injected fault")
+        .to_owned();
+    let error = match value
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("Other")
+    {
         "NotFound" => SimError::NotFound(message),
         "AlreadyExists" => SimError::AlreadyExists(message),
         "Conflict" => SimError::Conflict(message),
@@ -257,11 +311,23 @@ fn fault(value: &Value) -> Result<Fault, String> {
         _ => SimError::Other(message),
     };
     Ok(Fault {
-        verb: verb(value.get("verb").and_then(Value::as_str).unwrap_or_default())?,
-        resource: value.get("resource").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        verb: verb(
+            value
+                .get("verb")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        )?,
+        resource: value
+            .get("resource")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         name: value.get("name").and_then(Value::as_str).map(str::to_owned),
         error,
-        times: value.get("times").and_then(Value::as_u64).and_then(|t| usize::try_from(t).ok()),
+        times: value
+            .get("times")
+            .and_then(Value::as_u64)
+            .and_then(|t| usize::try_from(t).ok()),
     })
 }
 
@@ -284,7 +350,9 @@ impl Scenario {
         let expect = &self.expect;
         let mut problems = Vec::new();
         match (&result, expect.get("error")) {
-            (Ok(_), Some(expected)) => problems.push(format!("expected an error {expected}, the call succeeded")),
+            (Ok(_), Some(expected)) => {
+                problems.push(format!("expected an error {expected}, the call succeeded"))
+            }
             (Err(message), None) => problems.push(format!("unexpected error: {message}")),
             (Err(message), Some(expected)) => {
                 let get = |k: &str| expected.get(k).and_then(Value::as_str);
@@ -302,13 +370,22 @@ impl Scenario {
         }
         check_calls(expect, &cluster.calls(), &mut problems);
         check_cluster_after(expect, cluster, &mut problems);
-        if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
     }
 
     fn check_outcome(&self, outcome: &Outcome, problems: &mut Vec<String>) {
         let expect = &self.expect;
-        let returned = outcome.item.as_deref().map(|i| serde_json::from_str::<Value>(i).unwrap_or(Value::Null));
-        if expect.get("itemUnchanged") == Some(&json!(true)) && outcome.item.as_deref() != Some(self.input.item.as_str()) {
+        let returned = outcome
+            .item
+            .as_deref()
+            .map(|i| serde_json::from_str::<Value>(i).unwrap_or(Value::Null));
+        if expect.get("itemUnchanged") == Some(&json!(true))
+            && outcome.item.as_deref() != Some(self.input.item.as_str())
+        {
             problems.push(format!("item changed: {:?}", outcome.item));
         }
         if let Some(expected) = expect.get("item") {
@@ -322,7 +399,12 @@ impl Scenario {
                 _ => problems.push(format!("item {returned:?} does not include {expected}")),
             }
         }
-        for pointer in expect.get("itemExcludes").and_then(Value::as_array).into_iter().flatten() {
+        for pointer in expect
+            .get("itemExcludes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let pointer = pointer.as_str().unwrap_or_default();
             if returned.as_ref().and_then(|i| i.pointer(pointer)).is_some() {
                 problems.push(format!("item has {pointer}"));
@@ -343,7 +425,10 @@ impl Scenario {
         }
         if let Some(expected) = expect.get("operationId").and_then(Value::as_str) {
             if outcome.operation_id != expected {
-                problems.push(format!("operation ID {:?} is not {expected:?}", outcome.operation_id));
+                problems.push(format!(
+                    "operation ID {:?} is not {expected:?}",
+                    outcome.operation_id
+                ));
             }
         }
         if let Some(expected) = expect.get("skipRestore").and_then(Value::as_bool) {
@@ -375,29 +460,51 @@ impl Scenario {
 /// arrays and scalars exactly).
 pub fn includes(actual: &Value, expected: &Value) -> bool {
     match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) => e.iter().all(|(k, ev)| a.get(k).is_some_and(|av| includes(av, ev))),
+        (Value::Object(a), Value::Object(e)) => e
+            .iter()
+            .all(|(k, ev)| a.get(k).is_some_and(|av| includes(av, ev))),
         (a, e) => a == e,
     }
 }
 
 fn check_calls(expect: &Value, calls: &[sim_cluster::Call], problems: &mut Vec<String>) {
     let describe = |c: &sim_cluster::Call| {
-        format!("{} {} {}/{}", verb_name(c.verb), c.resource, c.namespace.as_deref().unwrap_or("-"), c.name)
+        format!(
+            "{} {} {}/{}",
+            verb_name(c.verb),
+            c.resource,
+            c.namespace.as_deref().unwrap_or("-"),
+            c.name
+        )
     };
     if expect.get("noCalls") == Some(&json!(true)) && !calls.is_empty() {
-        problems.push(format!("expected no API call, got {:?}", calls.iter().map(describe).collect::<Vec<_>>()));
+        problems.push(format!(
+            "expected no API call, got {:?}",
+            calls.iter().map(describe).collect::<Vec<_>>()
+        ));
     }
-    let Some(expected) = expect.get("calls").and_then(Value::as_array) else { return };
+    let Some(expected) = expect.get("calls").and_then(Value::as_array) else {
+        return;
+    };
     let matches = |e: &Value, c: &sim_cluster::Call| {
         let field = |k: &str| e.get(k);
-        field("verb").and_then(Value::as_str).is_none_or(|v| v == verb_name(c.verb))
-            && field("resource").and_then(Value::as_str).is_none_or(|r| c.resource == r || c.resource.starts_with(&format!("{r}.")))
+        field("verb")
+            .and_then(Value::as_str)
+            .is_none_or(|v| v == verb_name(c.verb))
+            && field("resource")
+                .and_then(Value::as_str)
+                .is_none_or(|r| c.resource == r || c.resource.starts_with(&format!("{r}.")))
             && field("namespace").is_none_or(|n| n.as_str() == c.namespace.as_deref())
-            && field("name").and_then(Value::as_str).is_none_or(|n| n == c.name)
-            && field("selector").and_then(Value::as_str).is_none_or(|s| Some(s) == c.selector.as_deref())
+            && field("name")
+                .and_then(Value::as_str)
+                .is_none_or(|n| n == c.name)
+            && field("selector")
+                .and_then(Value::as_str)
+                .is_none_or(|s| Some(s) == c.selector.as_deref())
             && field("body").is_none_or(|b| c.body.as_ref().is_some_and(|body| includes(body, b)))
     };
-    let ok = expected.len() == calls.len() && expected.iter().zip(calls).all(|(e, c)| matches(e, c));
+    let ok =
+        expected.len() == calls.len() && expected.iter().zip(calls).all(|(e, c)| matches(e, c));
     if !ok {
         problems.push(format!(
             "calls {:?} do not match {}",
@@ -408,33 +515,57 @@ fn check_calls(expect: &Value, calls: &[sim_cluster::Call], problems: &mut Vec<S
 }
 
 fn check_cluster_after(expect: &Value, cluster: &Cluster, problems: &mut Vec<String>) {
-    for entry in expect.get("clusterAfter").and_then(Value::as_array).into_iter().flatten() {
-        let resource = entry.get("resource").and_then(Value::as_str).unwrap_or_default();
+    for entry in expect
+        .get("clusterAfter")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let resource = entry
+            .get("resource")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let Some(gvr) = sim_cluster::gvr_of_resource(resource) else {
             problems.push(format!("clusterAfter: unknown resource {resource}"));
             continue;
         };
-        let namespace = entry.get("namespace").and_then(Value::as_str).unwrap_or_default();
-        let name = entry.get("name").and_then(Value::as_str).unwrap_or_default();
+        let namespace = entry
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = entry
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let found = cluster.objects(&gvr).into_iter().find(|o| {
             o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
-                && o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default() == namespace
+                && o.pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    == namespace
         });
         if let Some(exists) = entry.get("exists").and_then(Value::as_bool) {
             if found.is_some() != exists {
-                problems.push(format!("{resource} {namespace}/{name} exists: {}", found.is_some()));
+                problems.push(format!(
+                    "{resource} {namespace}/{name} exists: {}",
+                    found.is_some()
+                ));
             }
         }
         if let Some(expected) = entry.get("includes") {
             if !found.as_ref().is_some_and(|o| includes(o, expected)) {
-                problems.push(format!("{resource} {namespace}/{name} is {found:?}, expected to include {expected}"));
+                problems.push(format!(
+                    "{resource} {namespace}/{name} is {found:?}, expected to include {expected}"
+                ));
             }
         }
     }
 }
 
 /// Runs the whole corpus as one test per scenario, with `driver` making each call.
-pub fn run(driver: impl Fn(&Scenario, Arc<Cluster>) -> Result<Outcome, String> + Send + Sync + 'static) -> ExitCode {
+pub fn run(
+    driver: impl Fn(&Scenario, Arc<Cluster>) -> Result<Outcome, String> + Send + Sync + 'static,
+) -> ExitCode {
     let arguments = Arguments::from_args();
     let scenarios = match load_corpus() {
         Ok(scenarios) => scenarios,
@@ -467,13 +598,19 @@ mod tests {
         let fixtures = json!({"P": {"kind": "PersistentVolumeClaim", "spec": {"a": 1, "b": 2}}});
         let value = json!({"x": [{"$fixture": "P", "$patch": {"spec": {"b": null, "c": 3}}}]});
         let resolved = resolve(&value, &fixtures).unwrap();
-        assert_eq!(resolved, json!({"x": [{"kind": "PersistentVolumeClaim", "spec": {"a": 1, "c": 3}}]}));
+        assert_eq!(
+            resolved,
+            json!({"x": [{"kind": "PersistentVolumeClaim", "spec": {"a": 1, "c": 3}}]})
+        );
         assert!(resolve(&json!({"$fixture": "nope"}), &fixtures).is_err());
     }
 
     #[test]
     fn inclusion_is_recursive_for_objects_only() {
-        assert!(includes(&json!({"a": {"b": 1, "c": 2}}), &json!({"a": {"b": 1}})));
+        assert!(includes(
+            &json!({"a": {"b": 1, "c": 2}}),
+            &json!({"a": {"b": 1}})
+        ));
         assert!(!includes(&json!({"a": [1, 2]}), &json!({"a": [1]})));
         assert!(!includes(&json!({"a": 1}), &json!({"b": null})));
     }

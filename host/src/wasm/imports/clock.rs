@@ -1,4 +1,4 @@
-//! `velero:csi/clock`: the wall clock, in UTC.
+//! `velero:csi/clock`: the wall clock, as the host chooses to show it.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -6,8 +6,16 @@ use super::CallContext;
 use crate::wasm::bindings::Datetime;
 use crate::wasm::bindings::velero::csi::clock::Host;
 
-impl Host for CallContext {
-    async fn now(&mut self) -> Datetime {
+/// A source of the current time for the guest.
+pub trait WallClock: Send + Sync {
+    fn now(&self) -> Datetime;
+}
+
+/// The system clock, in UTC.
+pub struct SystemClock;
+
+impl WallClock for SystemClock {
+    fn now(&self) -> Datetime {
         let (seconds, nanos) = match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(since) => (
                 i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
@@ -23,5 +31,11 @@ impl Host for CallContext {
             nanos,
             utc_offset_seconds: 0,
         }
+    }
+}
+
+impl Host for CallContext {
+    async fn now(&mut self) -> Datetime {
+        self.services.clock.now()
     }
 }

@@ -113,7 +113,7 @@ impl CallContext {
             return Ok(());
         }
         let message = format!("action {} may not {request}", self.action);
-        self.logger.emit(
+        self.services.logger.emit(
             Level::Warn,
             "capabilities",
             &format!("denied Kubernetes API call: {message}"),
@@ -125,7 +125,7 @@ impl CallContext {
 impl Host for CallContext {
     async fn get(&mut self, target: ObjectRef) -> Result<String, KubeError> {
         self.check(Verb::Get, &target.api, target.namespace.as_deref())?;
-        self.cluster.get(target).await
+        self.services.cluster.get(target).await
     }
 
     async fn list(
@@ -135,7 +135,10 @@ impl Host for CallContext {
         label_selector: Option<String>,
     ) -> Result<Vec<String>, KubeError> {
         self.check(Verb::List, &api, namespace.as_deref())?;
-        self.cluster.list(api, namespace, label_selector).await
+        self.services
+            .cluster
+            .list(api, namespace, label_selector)
+            .await
     }
 
     async fn create(
@@ -145,17 +148,17 @@ impl Host for CallContext {
         object: String,
     ) -> Result<String, KubeError> {
         self.check(Verb::Create, &api, namespace.as_deref())?;
-        self.cluster.create(api, namespace, object).await
+        self.services.cluster.create(api, namespace, object).await
     }
 
     async fn merge_patch(&mut self, target: ObjectRef, patch: String) -> Result<String, KubeError> {
         self.check(Verb::Patch, &target.api, target.namespace.as_deref())?;
-        self.cluster.merge_patch(target, patch).await
+        self.services.cluster.merge_patch(target, patch).await
     }
 
     async fn delete(&mut self, target: ObjectRef) -> Result<(), KubeError> {
         self.check(Verb::Delete, &target.api, target.namespace.as_deref())?;
-        self.cluster.delete(target).await
+        self.services.cluster.delete(target).await
     }
 
     async fn wait_until(
@@ -165,7 +168,8 @@ impl Host for CallContext {
         timeout_ms: u64,
     ) -> Result<Option<String>, KubeError> {
         self.check(Verb::Watch, &target.api, target.namespace.as_deref())?;
-        self.cluster
+        self.services
+            .cluster
             .wait_until(target, condition, Duration::from_millis(timeout_ms))
             .await
     }
@@ -178,6 +182,8 @@ mod tests {
     use super::*;
     use crate::logging::{LogSink, Record};
     use crate::wasm::capabilities::{Grant, Scope};
+    use crate::wasm::imports::HostServices;
+    use crate::wasm::imports::clock::SystemClock;
 
     /// Records the calls that reached it.
     #[derive(Default)]
@@ -259,12 +265,12 @@ mod tests {
     fn context(grants: &'static [Grant]) -> (CallContext, Arc<Recorder>, Arc<Logs>) {
         let cluster = Arc::new(Recorder::default());
         let logs = Arc::new(Logs::default());
-        let ctx = CallContext::new(
-            "velero.io/test-action",
-            grants,
-            cluster.clone(),
-            logs.clone(),
-        );
+        let services = HostServices {
+            cluster: cluster.clone(),
+            logger: logs.clone(),
+            clock: Arc::new(SystemClock),
+        };
+        let ctx = CallContext::new("velero.io/test-action", grants, services);
         (ctx, cluster, logs)
     }
 

@@ -14,7 +14,7 @@ impl Host for CallContext {
             GuestLevel::Warn => Level::Warn,
             GuestLevel::Error => Level::Error,
         };
-        self.logger.log(Record {
+        self.services.logger.log(Record {
             level,
             message,
             source: self.action.clone(),

@@ -11,34 +11,37 @@ use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use self::clock::WallClock;
 use self::kube::Cluster;
 use super::bindings::velero::csi::types;
 use super::capabilities::Grant;
 use crate::logging::LogSink;
 
+/// What the host gives the guest: the cluster behind the capability check, the log and
+/// the clock.
+#[derive(Clone)]
+pub struct HostServices {
+    pub cluster: Arc<dyn Cluster>,
+    pub logger: Arc<dyn LogSink>,
+    pub clock: Arc<dyn WallClock>,
+}
+
 /// The store data of one guest call.
 pub struct CallContext {
     action: String,
     grants: &'static [Grant],
-    cluster: Arc<dyn Cluster>,
-    logger: Arc<dyn LogSink>,
+    services: HostServices,
     wasi: WasiCtx,
     table: ResourceTable,
 }
 
 impl CallContext {
     /// A context for a call made on behalf of `action`, which holds `grants`.
-    pub fn new(
-        action: &str,
-        grants: &'static [Grant],
-        cluster: Arc<dyn Cluster>,
-        logger: Arc<dyn LogSink>,
-    ) -> Self {
+    pub fn new(action: &str, grants: &'static [Grant], services: HostServices) -> Self {
         Self {
             action: action.to_owned(),
             grants,
-            cluster,
-            logger,
+            services,
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
         }

@@ -1,0 +1,106 @@
+//! The scenario corpus, run natively: each call goes through the guest's dispatch (the
+//! same code the component exports) with the simulated cluster as its host.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use csi_guest::actions::{Registered, registered};
+use csi_guest::bindings::exports::velero::csi::actions::{OperationProgress, RestoreInput};
+use csi_guest::bindings::velero::csi::types::ResourceIdentifier;
+use csi_guest::dispatch;
+use csi_guest::sim_host::SimHost;
+use scenarios::{CallKind, Identifier, Outcome, Progress, Scenario};
+use sim_cluster::Cluster;
+
+fn ids(ids: Vec<ResourceIdentifier>) -> Vec<Identifier> {
+    ids.into_iter()
+        .map(|i| Identifier {
+            group: i.group,
+            resource: i.resource,
+            namespace: i.namespace,
+            name: i.name,
+        })
+        .collect()
+}
+
+fn progress(p: OperationProgress) -> Progress {
+    let time = |t: Option<csi_guest::host::Datetime>| t.map(|t| sim_cluster::format_utc(t.seconds));
+    Progress {
+        completed: p.completed,
+        err: p.err,
+        n_completed: p.n_completed,
+        n_total: p.n_total,
+        operation_units: p.operation_units,
+        description: p.description,
+        started: time(p.started),
+        updated: time(p.updated),
+    }
+}
+
+fn drive(scenario: &Scenario, cluster: Arc<Cluster>) -> Result<Outcome, String> {
+    let host = SimHost::new(cluster);
+    let input = &scenario.input;
+    let action = scenario.action.as_str();
+    let outcome = match scenario.call {
+        CallKind::Execute => match registered(action).map_err(|e| e.to_string())? {
+            Registered::Backup(_) => {
+                let out = dispatch::execute_backup(&host, action, &input.item, &input.owner);
+                out.map(|o| Outcome {
+                    item: Some(o.item),
+                    additional_items: ids(o.additional_items),
+                    operation_id: o.operation_id,
+                    post_operation_items: ids(o.post_operation_items),
+                    ..Outcome::default()
+                })
+            }
+            Registered::Restore(_) => {
+                let request = RestoreInput {
+                    item: input.item.clone(),
+                    item_from_backup: input.item_from_backup.clone(),
+                    restore: input.owner.clone(),
+                };
+                dispatch::execute_restore(&host, action, &request).map(|o| Outcome {
+                    item: Some(o.item),
+                    additional_items: ids(o.additional_items),
+                    operation_id: o.operation_id,
+                    skip_restore: o.skip_restore,
+                    ..Outcome::default()
+                })
+            }
+            Registered::Delete(_) => {
+                dispatch::execute_delete(&host, action, &input.item, &input.owner)
+                    .map(|()| Outcome::default())
+            }
+        },
+        CallKind::Progress => dispatch::progress(&host, action, &input.operation_id, &input.owner)
+            .map(|p| Outcome {
+                progress: Some(progress(p)),
+                ..Outcome::default()
+            }),
+        CallKind::Cancel => dispatch::cancel(&host, action, &input.operation_id, &input.owner)
+            .map(|()| Outcome::default()),
+        CallKind::Ready => {
+            let items: Vec<_> = input
+                .additional_items
+                .iter()
+                .map(|i| ResourceIdentifier {
+                    group: i.group.clone(),
+                    resource: i.resource.clone(),
+                    namespace: i.namespace.clone(),
+                    name: i.name.clone(),
+                })
+                .collect();
+            dispatch::are_additional_items_ready(&host, action, &items, &input.owner).map(|ready| {
+                Outcome {
+                    ready: Some(ready),
+                    ..Outcome::default()
+                }
+            })
+        }
+    };
+    outcome.map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    scenarios::run(drive)
+}
