@@ -113,7 +113,7 @@ fn action_error(result: Result<impl std::fmt::Debug, CallError>) -> ActionError 
 }
 
 #[tokio::test]
-async fn lists_exactly_the_implemented_actions() {
+async fn lists_all_ten_actions() {
     let g = guest().await;
     let listed: Vec<_> = g
         .runtime
@@ -121,24 +121,48 @@ async fn lists_exactly_the_implemented_actions() {
         .iter()
         .map(|a| {
             (
-                a.name.as_str(),
                 a.kind,
-                a.selector.included_resources.clone(),
+                a.name.as_str(),
+                a.selector.included_resources.join(","),
             )
         })
         .collect();
-    let resources = vec!["volumesnapshotclasses.snapshot.storage.k8s.io".to_owned()];
-    assert_eq!(
-        listed,
-        [
-            (
-                CLASS_BACKUPPER,
-                ActionKind::BackupItemActionV2,
-                resources.clone()
-            ),
-            (CLASS_RESTORER, ActionKind::RestoreItemActionV2, resources),
-        ]
+    let (bia, ria, dia) = (
+        ActionKind::BackupItemActionV2,
+        ActionKind::RestoreItemActionV2,
+        ActionKind::DeleteItemAction,
     );
+    let (pvcs, snapshots, contents, classes) = (
+        "persistentvolumeclaims",
+        "volumesnapshots.snapshot.storage.k8s.io",
+        "volumesnapshotcontents.snapshot.storage.k8s.io",
+        "volumesnapshotclasses.snapshot.storage.k8s.io",
+    );
+    let expected = [
+        (bia, "velero.io/csi-pvc-backupper", pvcs),
+        (bia, "velero.io/csi-volumesnapshot-backupper", snapshots),
+        (bia, CLASS_BACKUPPER, classes),
+        (
+            bia,
+            "velero.io/csi-volumesnapshotcontent-backupper",
+            contents,
+        ),
+        (ria, "velero.io/csi-pvc-restorer", pvcs),
+        (ria, "velero.io/csi-volumesnapshot-restorer", snapshots),
+        (ria, CLASS_RESTORER, classes),
+        (
+            ria,
+            "velero.io/csi-volumesnapshotcontent-restorer",
+            contents,
+        ),
+        (dia, "velero.io/csi-volumesnapshot-delete", snapshots),
+        (dia, "velero.io/csi-volumesnapshotcontent-delete", contents),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(k, n, r)| (*k, *n, (*r).to_owned()))
+        .collect();
+    assert_eq!(listed, expected);
     let selector = g.runtime.applies_to(CLASS_BACKUPPER).await.unwrap();
     assert!(selector.included_namespaces.is_empty() && selector.label_selector.is_empty());
 }

@@ -434,8 +434,31 @@ async fn list_plugins_without_a_cluster() {
     assert_eq!(
         pairs,
         [
+            ("BackupItemActionV2", "velero.io/csi-pvc-backupper"),
+            (
+                "BackupItemActionV2",
+                "velero.io/csi-volumesnapshot-backupper"
+            ),
             ("BackupItemActionV2", CLASS_BACKUPPER),
-            ("RestoreItemActionV2", CLASS_RESTORER)
+            (
+                "BackupItemActionV2",
+                "velero.io/csi-volumesnapshotcontent-backupper"
+            ),
+            ("RestoreItemActionV2", "velero.io/csi-pvc-restorer"),
+            (
+                "RestoreItemActionV2",
+                "velero.io/csi-volumesnapshot-restorer"
+            ),
+            ("RestoreItemActionV2", CLASS_RESTORER),
+            (
+                "RestoreItemActionV2",
+                "velero.io/csi-volumesnapshotcontent-restorer"
+            ),
+            ("DeleteItemAction", "velero.io/csi-volumesnapshot-delete"),
+            (
+                "DeleteItemAction",
+                "velero.io/csi-volumesnapshotcontent-delete"
+            ),
         ]
     );
     assert!(listed.plugins.iter().all(|p| p.command == BINARY));

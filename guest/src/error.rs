@@ -33,13 +33,22 @@ pub enum ActionError {
 impl ActionError {
     /// A failed Kubernetes call, described by `context`.
     pub fn kube(context: impl Into<String>, error: KubeError) -> Self {
-        ActionError::Kube { context: context.into(), error }
+        ActionError::Kube {
+            context: context.into(),
+            error,
+        }
     }
 
     /// Wraps the error's whole message in `context`, as Go's `errors.Wrap` does.
     pub fn wrap(self, context: &str) -> Self {
         match self {
-            ActionError::Kube { context: inner, error } => ActionError::Kube { context: format!("{context}: {inner}"), error },
+            ActionError::Kube {
+                context: inner,
+                error,
+            } => ActionError::Kube {
+                context: format!("{context}: {inner}"),
+                error,
+            },
             other => ActionError::Failed(format!("{context}: {other}")),
         }
     }
@@ -54,7 +63,9 @@ impl From<ActionError> for wit::ActionError {
             }
             ActionError::InvalidInput(_) => wit::ActionError::InvalidInput(message),
             ActionError::InvalidOperationId(_) => wit::ActionError::InvalidOperationId(message),
-            ActionError::Kube { context, error } => wit::ActionError::Kube(wit::KubeFailure { context, error }),
+            ActionError::Kube { context, error } => {
+                wit::ActionError::Kube(wit::KubeFailure { context, error })
+            }
             ActionError::Failed(_) => wit::ActionError::Failed(message),
         }
     }

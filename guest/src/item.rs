@@ -91,14 +91,21 @@ impl Item {
 
     /// The value of a label, if present.
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.object.get("metadata")?.get("labels")?.get(key)?.as_str()
+        self.object
+            .get("metadata")?
+            .get("labels")?
+            .get(key)?
+            .as_str()
     }
 
     /// Inserts or overwrites a label with the normalised value N(`value`) (spec §3.2).
     pub fn set_label(&mut self, key: &str, value: &str) {
         let metadata = child_object(&mut self.object, "metadata");
         let labels = child_object(metadata, "labels");
-        labels.insert(key.to_owned(), Value::String(crate::labels::normalize(value)));
+        labels.insert(
+            key.to_owned(),
+            Value::String(crate::labels::normalize(value)),
+        );
         self.touch();
     }
 
@@ -111,7 +118,9 @@ impl Item {
 
     /// Sets the value at `path` (object keys from the root), creating objects on the way.
     pub fn set(&mut self, path: &[&str], value: Value) {
-        let Some((last, parents)) = path.split_last() else { return };
+        let Some((last, parents)) = path.split_last() else {
+            return;
+        };
         let mut map = &mut self.object;
         for key in parents {
             map = child_object(map, key);
@@ -122,7 +131,9 @@ impl Item {
 
     /// Removes the value at `path`, if present.
     pub fn remove(&mut self, path: &[&str]) {
-        let Some((last, parents)) = path.split_last() else { return };
+        let Some((last, parents)) = path.split_last() else {
+            return;
+        };
         let mut map = &mut self.object;
         for key in parents {
             match map.get_mut(*key) {
@@ -266,14 +277,23 @@ mod tests {
         let json = r#"{"kind":"PersistentVolumeClaim","metadata":{"name":"p","uid":"u"},"spec":{"volumeName":"pv","dataSourceRef":{"namespace":"x"},"volumeAttributesClassName":"gold"}}"#;
         let mut item = Item::parse("item", json).unwrap();
         assert_eq!(item.uid(), "u");
-        assert_eq!(item.pointer("/spec/volumeName"), Some(&Value::String("pv".into())));
+        assert_eq!(
+            item.pointer("/spec/volumeName"),
+            Some(&Value::String("pv".into()))
+        );
         item.set(&["spec", "volumeName"], Value::String(String::new()));
-        item.set(&["spec", "selector", "matchLabels", "k"], Value::String("v".into()));
+        item.set(
+            &["spec", "selector", "matchLabels", "k"],
+            Value::String("v".into()),
+        );
         item.remove(&["spec", "dataSourceRef"]);
         item.remove(&["spec", "absent", "deeper"]);
         item.set_label("velero.io/backup-name", &"x".repeat(70));
         item.remove_annotation("nothing");
-        assert_eq!(item.pointer("/spec/volumeName"), Some(&Value::String(String::new())));
+        assert_eq!(
+            item.pointer("/spec/volumeName"),
+            Some(&Value::String(String::new()))
+        );
         assert_eq!(item.label("velero.io/backup-name").unwrap().len(), 63);
         let out: Value = serde_json::from_str(&item.into_json()).unwrap();
         assert_eq!(out["spec"]["selector"]["matchLabels"]["k"], "v");

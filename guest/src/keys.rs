@@ -56,7 +56,8 @@ pub const VOLUME_SNAPSHOT_CLASS_FOR_DRIVER: &str = "velero.io/csi-volumesnapshot
 /// Name of the snapshot-lister Secret of a VolumeSnapshotClass.
 pub const SNAPSHOTTER_LIST_SECRET_NAME: &str = "csi.storage.k8s.io/snapshotter-list-secret-name";
 /// Namespace of the snapshot-lister Secret of a VolumeSnapshotClass.
-pub const SNAPSHOTTER_LIST_SECRET_NAMESPACE: &str = "csi.storage.k8s.io/snapshotter-list-secret-namespace";
+pub const SNAPSHOTTER_LIST_SECRET_NAMESPACE: &str =
+    "csi.storage.k8s.io/snapshotter-list-secret-namespace";
 /// Name of the snapshotter Secret of a VolumeSnapshotContent.
 pub const SNAPSHOTTER_SECRET_NAME: &str = "csi.storage.k8s.io/snapshotter-secret-name";
 /// Namespace of the snapshotter Secret of a VolumeSnapshotContent.

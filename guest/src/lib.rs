@@ -16,6 +16,8 @@ pub mod component;
 pub mod datamover;
 pub mod dispatch;
 pub mod error;
+pub mod finalize;
+pub mod fs_backup;
 pub mod host;
 pub mod item;
 pub mod json;
@@ -23,11 +25,14 @@ pub mod keys;
 pub mod kube;
 pub mod labels;
 pub mod quantity;
+pub mod restore_claim;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sim_host;
+pub mod snapshot_class;
 pub mod snapshots;
 pub mod time;
 pub mod velero;
+pub mod volumes;
 
 /// Bindings generated from `wit/csi.wit`.
 pub mod bindings {

@@ -24,12 +24,13 @@ pub fn format_bytes(bytes: i64) -> String {
     } else {
         &BINARY
     };
-    if bytes != 0 {
-        if let Some((suffix, unit)) = table.iter().find(|(_, unit)| bytes % unit == 0) {
-            return format!("{}{suffix}", bytes / unit);
-        }
+    match table
+        .iter()
+        .find(|(_, unit)| bytes != 0 && bytes % unit == 0)
+    {
+        Some((suffix, unit)) => format!("{}{suffix}", bytes / unit),
+        None => bytes.to_string(),
     }
-    bytes.to_string()
 }
 
 /// Parses a quantity string into thousand-millionths (10⁻⁹) of its unit, so that any two

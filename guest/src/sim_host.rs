@@ -26,7 +26,11 @@ impl SimHost {
         Self {
             cluster,
             logs: RefCell::new(Vec::new()),
-            now: Datetime { seconds: FROZEN_NOW, nanos: 0, utc_offset_seconds: 0 },
+            now: Datetime {
+                seconds: FROZEN_NOW,
+                nanos: 0,
+                utc_offset_seconds: 0,
+            },
         }
     }
 
@@ -79,17 +83,36 @@ impl Kube for SimHost {
             .map_err(kube_error)
     }
 
-    fn list(&self, api: &ApiResource, namespace: Option<&str>, label_selector: Option<&str>) -> Result<Vec<Value>, KubeError> {
-        self.cluster.list(&gvr(api), namespace, label_selector).map_err(kube_error)
+    fn list(
+        &self,
+        api: &ApiResource,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Value>, KubeError> {
+        self.cluster
+            .list(&gvr(api), namespace, label_selector)
+            .map_err(kube_error)
     }
 
-    fn create(&self, api: &ApiResource, namespace: Option<&str>, object: &Value) -> Result<Value, KubeError> {
-        self.cluster.create(&gvr(api), namespace, object.clone()).map_err(kube_error)
+    fn create(
+        &self,
+        api: &ApiResource,
+        namespace: Option<&str>,
+        object: &Value,
+    ) -> Result<Value, KubeError> {
+        self.cluster
+            .create(&gvr(api), namespace, object.clone())
+            .map_err(kube_error)
     }
 
     fn merge_patch(&self, target: &ObjectRef, patch: &Value) -> Result<Value, KubeError> {
         self.cluster
-            .merge_patch(&gvr(&target.api), target.namespace.as_deref(), &target.name, patch)
+            .merge_patch(
+                &gvr(&target.api),
+                target.namespace.as_deref(),
+                &target.name,
+                patch,
+            )
             .map_err(kube_error)
     }
 
@@ -99,10 +122,21 @@ impl Kube for SimHost {
             .map_err(kube_error)
     }
 
-    fn wait_until(&self, target: &ObjectRef, condition: &Condition, timeout: Duration) -> Result<Option<Value>, KubeError> {
+    fn wait_until(
+        &self,
+        target: &ObjectRef,
+        condition: &Condition,
+        timeout: Duration,
+    ) -> Result<Option<Value>, KubeError> {
         let condition = sim_condition(condition)?;
         self.cluster
-            .wait_until(&gvr(&target.api), target.namespace.as_deref(), &target.name, &condition, timeout)
+            .wait_until(
+                &gvr(&target.api),
+                target.namespace.as_deref(),
+                &target.name,
+                &condition,
+                timeout,
+            )
             .map_err(kube_error)
     }
 }

@@ -27,7 +27,9 @@ pub fn snapshot_ref(namespace: &str, name: &str) -> crate::kube::ObjectRef {
 /// non-waiting mode): none when the snapshot has no bound content name; the content even
 /// when it has no status or handle yet.
 pub fn bound_content(host: &dyn Host, snapshot: &Value) -> Result<Option<Value>, ActionError> {
-    let Some(name) = str_at(snapshot, &["status", "boundVolumeSnapshotContentName"]).filter(|n| !n.is_empty()) else {
+    let Some(name) =
+        str_at(snapshot, &["status", "boundVolumeSnapshotContentName"]).filter(|n| !n.is_empty())
+    else {
         return Ok(None);
     };
     host.get(&content_ref(name))
@@ -38,7 +40,12 @@ pub fn bound_content(host: &dyn Host, snapshot: &Value) -> Result<Option<Value>,
 /// Waits up to `timeout` until the snapshot `namespace/name` is bound to a content that has
 /// a storage snapshot handle, and returns that content (spec §3.6, waiting mode). A missing
 /// snapshot or content ends the wait at once. Only the handle is awaited, not readiness.
-pub fn wait_for_handle(host: &dyn Host, namespace: &str, name: &str, timeout: Duration) -> Result<Value, ActionError> {
+pub fn wait_for_handle(
+    host: &dyn Host,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<Value, ActionError> {
     let started = host.now();
     let bound = host
         .wait_until(
@@ -48,12 +55,24 @@ pub fn wait_for_handle(host: &dyn Host, namespace: &str, name: &str, timeout: Du
         )
         .map_err(|e| match e {
             KubeError::Timeout(_) => ActionError::Failed(WAIT_TIMEOUT.to_owned()),
-            e => ActionError::kube(format!("failed to get volumesnapshot {namespace}/{name}"), e),
+            e => ActionError::kube(
+                format!("failed to get volumesnapshot {namespace}/{name}"),
+                e,
+            ),
         })?
         .unwrap_or_default();
-    let content_name = str_at(&bound, &["status", "boundVolumeSnapshotContentName"]).unwrap_or_default().to_owned();
+    let content_name = str_at(&bound, &["status", "boundVolumeSnapshotContentName"])
+        .unwrap_or_default()
+        .to_owned();
     let remaining = timeout.saturating_sub(elapsed(&started, &host.now()));
-    let content_error = |e| ActionError::kube(format!("failed to get volumesnapshotcontent {content_name} for volumesnapshot {namespace}/{name}"), e);
+    let content_error = |e| {
+        ActionError::kube(
+            format!(
+                "failed to get volumesnapshotcontent {content_name} for volumesnapshot {namespace}/{name}"
+            ),
+            e,
+        )
+    };
     match host.wait_until(
         &content_ref(&content_name),
         &Condition::FieldPresent("/status/snapshotHandle".into()),
@@ -61,11 +80,18 @@ pub fn wait_for_handle(host: &dyn Host, namespace: &str, name: &str, timeout: Du
     ) {
         Ok(content) => Ok(content.unwrap_or_default()),
         Err(KubeError::Timeout(_)) => {
-            let content = host.get(&content_ref(&content_name)).map_err(content_error)?;
+            let content = host
+                .get(&content_ref(&content_name))
+                .map_err(content_error)?;
             match str_at(&content, &["status", "error", "message"]) {
                 Some(error) => {
-                    host.log(Level::Warn, &format!("VolumeSnapshotContent {content_name} has error: {error}"));
-                    Err(ActionError::Failed(format!("CSI got timed out with error: {error}")))
+                    host.log(
+                        Level::Warn,
+                        &format!("VolumeSnapshotContent {content_name} has error: {error}"),
+                    );
+                    Err(ActionError::Failed(format!(
+                        "CSI got timed out with error: {error}"
+                    )))
                 }
                 None => Err(ActionError::Failed(WAIT_TIMEOUT.to_owned())),
             }
@@ -75,13 +101,22 @@ pub fn wait_for_handle(host: &dyn Host, namespace: &str, name: &str, timeout: Du
 }
 
 fn elapsed(from: &Datetime, to: &Datetime) -> Duration {
-    let nanos = (i128::from(to.seconds) - i128::from(from.seconds)) * 1_000_000_000 + i128::from(to.nanos) - i128::from(from.nanos);
+    let nanos = (i128::from(to.seconds) - i128::from(from.seconds)) * 1_000_000_000
+        + i128::from(to.nanos)
+        - i128::from(from.nanos);
     Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
 }
 
 /// Sets a content's `spec.deletionPolicy` by merge patch.
-pub fn set_deletion_policy(host: &dyn Host, content: &str, policy: &str) -> Result<Value, KubeError> {
-    host.merge_patch(&content_ref(content), &json!({"spec": {"deletionPolicy": policy}}))
+pub fn set_deletion_policy(
+    host: &dyn Host,
+    content: &str,
+    policy: &str,
+) -> Result<Value, KubeError> {
+    host.merge_patch(
+        &content_ref(content),
+        &json!({"spec": {"deletionPolicy": policy}}),
+    )
 }
 
 /// Deletes a snapshot together with its storage snapshot (spec §3.7.1): the bound content
@@ -90,10 +125,17 @@ pub fn delete_with_snapshot(host: &dyn Host, namespace: &str, name: &str) {
     let Ok(snapshot) = host.get(&snapshot_ref(namespace, name)) else {
         return;
     };
-    if let Some(content) = str_at(&snapshot, &["status", "boundVolumeSnapshotContentName"]).filter(|n| !n.is_empty()) {
-        if let Err(e) = set_deletion_policy(host, content, "Delete") {
-            host.log(Level::Info, &format!("failed to set DeletionPolicy on volumesnapshotcontent {content}: {}", message(&e)));
-        }
+    let content =
+        str_at(&snapshot, &["status", "boundVolumeSnapshotContentName"]).filter(|n| !n.is_empty());
+    if let Some(Err(e)) = content.map(|content| set_deletion_policy(host, content, "Delete")) {
+        host.log(
+            Level::Debug,
+            &format!(
+                "failed to set DeletionPolicy on volumesnapshotcontent {}: {}",
+                content.unwrap_or_default(),
+                message(&e)
+            ),
+        );
     }
     delete_snapshot_only(host, namespace, name);
 }
@@ -101,8 +143,18 @@ pub fn delete_with_snapshot(host: &dyn Host, namespace: &str, name: &str) {
 /// Deletes a snapshot by name only, leaving its content's deletion policy as it is (spec
 /// §3.7.2). A failure is only logged.
 pub fn delete_snapshot_only(host: &dyn Host, namespace: &str, name: &str) {
+    host.log(
+        Level::Info,
+        &format!("Deleting Volumesnapshot {namespace}/{name}"),
+    );
     if let Err(e) = host.delete(&snapshot_ref(namespace, name)) {
-        host.log(Level::Info, &format!("failed to delete volumesnapshot {namespace}/{name}: {}", message(&e)));
+        host.log(
+            Level::Info,
+            &format!(
+                "failed to delete volumesnapshot {namespace}/{name}: {}",
+                message(&e)
+            ),
+        );
     }
 }
 
@@ -151,26 +203,45 @@ mod tests {
     fn a_missing_snapshot_or_content_ends_the_wait() {
         let host = SimHost::new(cluster());
         let error = wait_for_handle(&host, "app", "nope", Duration::from_secs(600)).unwrap_err();
-        assert!(error.to_string().starts_with("failed to get volumesnapshot app/nope: "), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("failed to get volumesnapshot app/nope: "),
+            "{error}"
+        );
         host.cluster().seed([json!({"kind": "VolumeSnapshot", "metadata": {"name": "vs", "namespace": "app"}, "status": {"boundVolumeSnapshotContentName": "c1"}})]);
         let error = wait_for_handle(&host, "app", "vs", Duration::from_secs(600)).unwrap_err();
-        assert!(error.to_string().starts_with("failed to get volumesnapshotcontent c1 for volumesnapshot app/vs: "), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("failed to get volumesnapshotcontent c1 for volumesnapshot app/vs: "),
+            "{error}"
+        );
     }
 
     /// Spec §5.1, scenarios 22 and 23.
     #[test]
     fn timeouts_report_the_content_error() {
         let cluster = cluster();
-        cluster.set_snapshot_plan(SnapshotPlan { never_bind: true, ..SnapshotPlan::default() });
+        cluster.set_snapshot_plan(SnapshotPlan {
+            never_bind: true,
+            ..SnapshotPlan::default()
+        });
         let host = SimHost::new(cluster.clone());
         let name = create_snapshot(&host);
         let error = wait_for_handle(&host, "app", &name, Duration::from_secs(12)).unwrap_err();
         assert_eq!(error.to_string(), WAIT_TIMEOUT);
 
-        cluster.set_snapshot_plan(SnapshotPlan { content_error: Some("quota exceeded".into()), ..SnapshotPlan::default() });
+        cluster.set_snapshot_plan(SnapshotPlan {
+            content_error: Some("quota exceeded".into()),
+            ..SnapshotPlan::default()
+        });
         let name = create_snapshot(&host);
         let error = wait_for_handle(&host, "app", &name, Duration::from_secs(12)).unwrap_err();
-        assert_eq!(error.to_string(), "CSI got timed out with error: quota exceeded");
+        assert_eq!(
+            error.to_string(),
+            "CSI got timed out with error: quota exceeded"
+        );
     }
 
     /// Spec §5.13, scenarios 142 to 144.
@@ -178,11 +249,28 @@ mod tests {
     fn bound_content_without_waiting() {
         let host = SimHost::new(cluster());
         assert!(bound_content(&host, &json!({})).unwrap().is_none());
-        assert!(bound_content(&host, &json!({"status": {}})).unwrap().is_none());
-        let error = bound_content(&host, &json!({"status": {"boundVolumeSnapshotContentName": "c1"}})).unwrap_err();
-        assert!(error.to_string().starts_with("error getting volume snapshot content from API: "));
-        host.cluster().seed([json!({"kind": "VolumeSnapshotContent", "metadata": {"name": "c1"}})]);
-        let content = bound_content(&host, &json!({"status": {"boundVolumeSnapshotContentName": "c1"}})).unwrap();
+        assert!(
+            bound_content(&host, &json!({"status": {}}))
+                .unwrap()
+                .is_none()
+        );
+        let error = bound_content(
+            &host,
+            &json!({"status": {"boundVolumeSnapshotContentName": "c1"}}),
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("error getting volume snapshot content from API: ")
+        );
+        host.cluster()
+            .seed([json!({"kind": "VolumeSnapshotContent", "metadata": {"name": "c1"}})]);
+        let content = bound_content(
+            &host,
+            &json!({"status": {"boundVolumeSnapshotContentName": "c1"}}),
+        )
+        .unwrap();
         assert_eq!(content.unwrap()["metadata"]["name"], "c1");
     }
 
@@ -194,7 +282,15 @@ mod tests {
         let name = create_snapshot(&host);
         wait_for_handle(&host, "app", &name, Duration::from_secs(600)).unwrap();
         delete_with_snapshot(&host, "app", &name);
-        assert!(cluster.objects(&sim_cluster::Gvr::new("snapshot.storage.k8s.io", "v1", "volumesnapshots")).is_empty());
+        assert!(
+            cluster
+                .objects(&sim_cluster::Gvr::new(
+                    "snapshot.storage.k8s.io",
+                    "v1",
+                    "volumesnapshots"
+                ))
+                .is_empty()
+        );
         assert_eq!(cluster.deleted_snapshots().len(), 1);
     }
 }

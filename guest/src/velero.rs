@@ -28,7 +28,9 @@ pub struct Backup {
 impl Backup {
     /// Parses the `backup` field of a request.
     pub fn parse(json: &str) -> Result<Self, ActionError> {
-        parse_object("backup", json).map(|object| Self { object: Value::Object(object) })
+        parse_object("backup", json).map(|object| Self {
+            object: Value::Object(object),
+        })
     }
 
     /// A Backup from a JSON value (for example one fetched from the API).
@@ -104,7 +106,10 @@ impl Backup {
 
     /// `spec.uploaderConfig.parallelFilesUpload`.
     pub fn parallel_files_upload(&self) -> Option<i64> {
-        i64_at(&self.object, &["spec", "uploaderConfig", "parallelFilesUpload"])
+        i64_at(
+            &self.object,
+            &["spec", "uploaderConfig", "parallelFilesUpload"],
+        )
     }
 
     /// `status.phase`.
@@ -127,7 +132,9 @@ pub struct Restore {
 impl Restore {
     /// Parses the `restore` field of a request.
     pub fn parse(json: &str) -> Result<Self, ActionError> {
-        parse_object("restore", json).map(|object| Self { object: Value::Object(object) })
+        parse_object("restore", json).map(|object| Self {
+            object: Value::Object(object),
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -159,7 +166,9 @@ impl Restore {
 
     /// `spec.uploaderConfig`, when present.
     pub fn uploader_config(&self) -> Option<&Value> {
-        self.object.pointer("/spec/uploaderConfig").filter(|v| !v.is_null())
+        self.object
+            .pointer("/spec/uploaderConfig")
+            .filter(|v| !v.is_null())
     }
 }
 
@@ -195,13 +204,19 @@ mod tests {
         let twelve = Backup::parse(r#"{"spec":{"csiSnapshotTimeout":"12s"},"metadata":{"annotations":{"velero.io/resource-timeout":"1h"}}}"#).unwrap();
         assert_eq!(twelve.csi_snapshot_timeout(), Duration::from_secs(12));
         assert_eq!(twelve.resource_timeout(), Duration::from_secs(3600));
-        let bad = Backup::parse(r#"{"metadata":{"annotations":{"velero.io/resource-timeout":"soon"}}}"#).unwrap();
+        let bad =
+            Backup::parse(r#"{"metadata":{"annotations":{"velero.io/resource-timeout":"soon"}}}"#)
+                .unwrap();
         assert_eq!(bad.resource_timeout(), DEFAULT_TIMEOUT);
     }
 
     #[test]
     fn finalizing_phases() {
-        for (phase, finalizing) in [("Finalizing", true), ("FinalizingPartiallyFailed", true), ("InProgress", false)] {
+        for (phase, finalizing) in [
+            ("Finalizing", true),
+            ("FinalizingPartiallyFailed", true),
+            ("InProgress", false),
+        ] {
             let backup = Backup::parse(&format!(r#"{{"status":{{"phase":"{phase}"}}}}"#)).unwrap();
             assert_eq!(backup.is_finalizing(), finalizing);
         }
@@ -209,7 +224,8 @@ mod tests {
 
     #[test]
     fn namespace_mapping() {
-        let restore = Restore::parse(r#"{"spec":{"namespaceMapping":{"app":"app-copy"}}}"#).unwrap();
+        let restore =
+            Restore::parse(r#"{"spec":{"namespaceMapping":{"app":"app-copy"}}}"#).unwrap();
         assert_eq!(restore.target_namespace("app"), "app-copy");
         assert_eq!(restore.target_namespace("other"), "other");
     }

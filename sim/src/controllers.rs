@@ -159,10 +159,11 @@ pub(crate) fn on_delete(state: &mut State, key: &Key, object: &Value) {
                 && str_at(content, "/spec/volumeSnapshotRef/namespace")
                     == str_at(object, "/metadata/namespace")
         });
-        if dynamic_and_deletable {
-            if let Some(content) = state.objects.remove(&content_key) {
-                on_delete(state, &content_key, &content);
-            }
+        if let Some(content) = dynamic_and_deletable
+            .then(|| state.objects.remove(&content_key))
+            .flatten()
+        {
+            on_delete(state, &content_key, &content);
         }
     } else if *gvr == contents() && str_at(object, "/spec/deletionPolicy") == "Delete" {
         let handle = str_at(object, "/status/snapshotHandle").to_owned();

@@ -330,20 +330,17 @@ impl Cluster {
         let mut state = self.lock();
         state.record(Verb::Patch, gvr, namespace, name, Some(patch), None)?;
         let current = state.find(gvr, namespace, name)?.clone();
-        if let Some(expected) = patch
+        let expected = patch
             .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-        {
-            if current
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-                != Some(expected)
-            {
-                return Err(SimError::Conflict(format!(
-                    "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
-                    gvr.qualified()
-                )));
-            }
+            .and_then(Value::as_str);
+        let stored = current
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str);
+        if expected.is_some_and(|expected| stored != Some(expected)) {
+            return Err(SimError::Conflict(format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                gvr.qualified()
+            )));
         }
         let mut patched = current;
         merge(&mut patched, patch);

@@ -142,22 +142,65 @@ impl Registration {
     }
 }
 
-/// Resource name of VolumeSnapshotClasses. v0.7.1 spells it in the singular; Velero
-/// resolves both spellings to the same resource, and core v1.14+ uses this plural.
+/// Resource names in Velero's `resource.group` form. v0.7.1 spells the class and content
+/// resources in the singular; Velero resolves both spellings to the same resource, and core
+/// v1.14+ uses these plurals.
+const VOLUME_SNAPSHOTS: &str = "volumesnapshots.snapshot.storage.k8s.io";
+const VOLUME_SNAPSHOT_CONTENTS: &str = "volumesnapshotcontents.snapshot.storage.k8s.io";
 const VOLUME_SNAPSHOT_CLASSES: &str = "volumesnapshotclasses.snapshot.storage.k8s.io";
 
 /// Every implemented action, grouped by kind in the Go framework's order (BackupItemActionV2,
 /// then RestoreItemActionV2) with names ascending within each kind.
 pub static REGISTRY: &[Registration] = &[
     Registration {
+        name: "velero.io/csi-pvc-backupper",
+        resources: &["persistentvolumeclaims"],
+        action: Registered::Backup(&pvc_backup::PvcBackup),
+    },
+    Registration {
+        name: "velero.io/csi-volumesnapshot-backupper",
+        resources: &[VOLUME_SNAPSHOTS],
+        action: Registered::Backup(&volumesnapshot_backup::VolumeSnapshotBackup),
+    },
+    Registration {
         name: "velero.io/csi-volumesnapshotclass-backupper",
         resources: &[VOLUME_SNAPSHOT_CLASSES],
         action: Registered::Backup(&volumesnapshotclass_backup::VolumeSnapshotClassBackup),
     },
     Registration {
+        name: "velero.io/csi-volumesnapshotcontent-backupper",
+        resources: &[VOLUME_SNAPSHOT_CONTENTS],
+        action: Registered::Backup(&volumesnapshotcontent_backup::VolumeSnapshotContentBackup),
+    },
+    Registration {
+        name: "velero.io/csi-pvc-restorer",
+        resources: &["persistentvolumeclaims"],
+        action: Registered::Restore(&pvc_restore::PvcRestore),
+    },
+    Registration {
+        name: "velero.io/csi-volumesnapshot-restorer",
+        resources: &[VOLUME_SNAPSHOTS],
+        action: Registered::Restore(&volumesnapshot_restore::VolumeSnapshotRestore),
+    },
+    Registration {
         name: "velero.io/csi-volumesnapshotclass-restorer",
         resources: &[VOLUME_SNAPSHOT_CLASSES],
         action: Registered::Restore(&volumesnapshotclass_restore::VolumeSnapshotClassRestore),
+    },
+    Registration {
+        name: "velero.io/csi-volumesnapshotcontent-restorer",
+        resources: &[VOLUME_SNAPSHOT_CONTENTS],
+        action: Registered::Restore(&volumesnapshotcontent_restore::VolumeSnapshotContentRestore),
+    },
+    Registration {
+        name: "velero.io/csi-volumesnapshot-delete",
+        resources: &[VOLUME_SNAPSHOTS],
+        action: Registered::Delete(&volumesnapshot_delete::VolumeSnapshotDelete),
+    },
+    Registration {
+        name: "velero.io/csi-volumesnapshotcontent-delete",
+        resources: &[VOLUME_SNAPSHOT_CONTENTS],
+        action: Registered::Delete(&volumesnapshotcontent_delete::VolumeSnapshotContentDelete),
     },
 ];
 

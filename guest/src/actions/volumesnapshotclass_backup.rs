@@ -73,8 +73,8 @@ impl BackupItemAction for VolumeSnapshotClassBackup {
 mod tests {
     use super::*;
     use crate::sim_host::SimHost;
-    use std::sync::Arc;
     use serde_json::{Value, json};
+    use std::sync::Arc;
 
     fn run(class: Value) -> BackupOutput {
         let item = Item::parse("item", &class.to_string()).unwrap();

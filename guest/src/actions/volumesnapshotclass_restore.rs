@@ -85,10 +85,10 @@ fn output(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim_host::SimHost;
-    use std::sync::Arc;
     use crate::item::Item;
+    use crate::sim_host::SimHost;
     use serde_json::{Value, json};
+    use std::sync::Arc;
 
     fn request(annotations: Value, restore: Value) -> (String, RestoreRequest) {
         let class = json!({

@@ -34,7 +34,12 @@ pub fn progress_of(object: &Value, kind: &str) -> OperationProgress {
     let time = |field: &str| str_at(object, &["status", field]).and_then(|t| parse_rfc3339(t).ok());
     let (completed, err) = match phase {
         "Completed" => (true, String::new()),
-        "Failed" => (true, str_at(object, &["status", "message"]).unwrap_or_default().to_owned()),
+        "Failed" => (
+            true,
+            str_at(object, &["status", "message"])
+                .unwrap_or_default()
+                .to_owned(),
+        ),
         "Canceled" => (true, format!("{kind} is canceled")),
         _ => (false, String::new()),
     };
@@ -67,15 +72,31 @@ mod tests {
             "DataUpload",
         );
         assert!(!running.completed);
-        assert_eq!((running.n_completed, running.n_total, running.operation_units.as_str()), (500, 1000, "Bytes"));
+        assert_eq!(
+            (
+                running.n_completed,
+                running.n_total,
+                running.operation_units.as_str()
+            ),
+            (500, 1000, "Bytes")
+        );
         assert_eq!(running.description, "InProgress");
         assert_eq!(running.started.unwrap().seconds, 1_714_555_800);
         assert!(running.updated.is_none());
 
-        let done = progress_of(&json!({"status": {"phase": "Completed", "completionTimestamp": "2024-05-01T10:00:00Z"}}), "DataUpload");
+        let done = progress_of(
+            &json!({"status": {"phase": "Completed", "completionTimestamp": "2024-05-01T10:00:00Z"}}),
+            "DataUpload",
+        );
         assert!(done.completed && done.err.is_empty() && done.updated.is_some());
-        let failed = progress_of(&json!({"status": {"phase": "Failed", "message": "Testing error"}}), "DataUpload");
-        assert_eq!((failed.completed, failed.err.as_str()), (true, "Testing error"));
+        let failed = progress_of(
+            &json!({"status": {"phase": "Failed", "message": "Testing error"}}),
+            "DataUpload",
+        );
+        assert_eq!(
+            (failed.completed, failed.err.as_str()),
+            (true, "Testing error")
+        );
         let canceled = progress_of(&json!({"status": {"phase": "Canceled"}}), "DataDownload");
         assert_eq!(canceled.err, "DataDownload is canceled");
         assert!(!progress_of(&json!({"status": {"phase": "Canceling"}}), "DataUpload").completed);

@@ -33,10 +33,12 @@ impl fmt::Display for Verb {
 /// Where a grant applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// Cluster-scoped resources only.
+    /// A cluster-scoped resource (calls name no namespace).
     Cluster,
-    /// Namespaced resources, in any namespace.
+    /// A namespaced resource, in any one namespace per call.
     AnyNamespace,
+    /// A namespaced resource, in one namespace or across all of them (cluster-wide list).
+    AllNamespaces,
 }
 
 /// Permission to use some verbs on one resource.
@@ -79,16 +81,133 @@ impl fmt::Display for Request<'_> {
     }
 }
 
-/// Every action's manifest. The VolumeSnapshotClass actions work on the item alone and
-/// may not call the API at all.
+const CORE: &str = "";
+const STORAGE: &str = "storage.k8s.io";
+const SNAPSHOT: &str = "snapshot.storage.k8s.io";
+const VELERO: &str = "velero.io";
+
+const fn grant(
+    group: &'static str,
+    resource: &'static str,
+    verbs: &'static [Verb],
+    scope: Scope,
+) -> Grant {
+    Grant {
+        group,
+        resource,
+        verbs,
+        scope,
+    }
+}
+
+use Verb::{Create, Delete, Get, List, Patch, Watch};
+
+/// Every action's manifest (spec §3.15, per action). `watch` covers `wait-until`.
 pub static MANIFESTS: &[Manifest] = &[
+    Manifest {
+        action: "velero.io/csi-pvc-backupper",
+        grants: &[
+            grant(CORE, "persistentvolumes", &[Get], Scope::Cluster),
+            grant(CORE, "pods", &[List], Scope::AnyNamespace),
+            grant(STORAGE, "storageclasses", &[Get], Scope::Cluster),
+            grant(SNAPSHOT, "volumesnapshotclasses", &[List], Scope::Cluster),
+            grant(
+                SNAPSHOT,
+                "volumesnapshots",
+                &[Create, Get, Delete, Watch],
+                Scope::AnyNamespace,
+            ),
+            grant(
+                SNAPSHOT,
+                "volumesnapshotcontents",
+                &[Get, Patch, Watch],
+                Scope::Cluster,
+            ),
+            grant(VELERO, "datauploads", &[Create, Patch], Scope::AnyNamespace),
+            grant(VELERO, "datauploads", &[List], Scope::AllNamespaces),
+        ],
+    },
+    Manifest {
+        action: "velero.io/csi-volumesnapshot-backupper",
+        grants: &[
+            grant(
+                SNAPSHOT,
+                "volumesnapshots",
+                &[Get, Patch, Delete, Watch],
+                Scope::AnyNamespace,
+            ),
+            grant(
+                SNAPSHOT,
+                "volumesnapshotcontents",
+                &[Get, Patch, Create, Delete, Watch],
+                Scope::Cluster,
+            ),
+        ],
+    },
+    Manifest {
+        action: "velero.io/csi-volumesnapshotcontent-backupper",
+        grants: &[grant(
+            SNAPSHOT,
+            "volumesnapshotcontents",
+            &[Get],
+            Scope::Cluster,
+        )],
+    },
     Manifest {
         action: "velero.io/csi-volumesnapshotclass-backupper",
         grants: &[],
     },
     Manifest {
+        action: "velero.io/csi-pvc-restorer",
+        grants: &[
+            grant(CORE, "persistentvolumeclaims", &[Get], Scope::AnyNamespace),
+            grant(CORE, "configmaps", &[List], Scope::AnyNamespace),
+            grant(VELERO, "backups", &[Get], Scope::AnyNamespace),
+            grant(SNAPSHOT, "volumesnapshots", &[Get], Scope::AnyNamespace),
+            grant(
+                VELERO,
+                "datadownloads",
+                &[Create, Patch],
+                Scope::AnyNamespace,
+            ),
+            grant(VELERO, "datadownloads", &[List], Scope::AllNamespaces),
+        ],
+    },
+    Manifest {
+        action: "velero.io/csi-volumesnapshot-restorer",
+        grants: &[
+            grant(SNAPSHOT, "volumesnapshots", &[Get], Scope::AnyNamespace),
+            grant(
+                SNAPSHOT,
+                "volumesnapshotcontents",
+                &[Create],
+                Scope::Cluster,
+            ),
+        ],
+    },
+    Manifest {
+        action: "velero.io/csi-volumesnapshotcontent-restorer",
+        grants: &[],
+    },
+    Manifest {
         action: "velero.io/csi-volumesnapshotclass-restorer",
         grants: &[],
+    },
+    Manifest {
+        action: "velero.io/csi-volumesnapshot-delete",
+        grants: &[
+            grant(SNAPSHOT, "volumesnapshots", &[Delete], Scope::AnyNamespace),
+            grant(SNAPSHOT, "volumesnapshotcontents", &[Patch], Scope::Cluster),
+        ],
+    },
+    Manifest {
+        action: "velero.io/csi-volumesnapshotcontent-delete",
+        grants: &[grant(
+            SNAPSHOT,
+            "volumesnapshotcontents",
+            &[Patch, Delete],
+            Scope::Cluster,
+        )],
     },
 ];
 
@@ -109,6 +228,7 @@ pub fn permits(grants: &[Grant], request: &Request<'_>) -> bool {
             && match grant.scope {
                 Scope::Cluster => request.namespace.is_none(),
                 Scope::AnyNamespace => request.namespace.is_some(),
+                Scope::AllNamespaces => true,
             }
     })
 }
@@ -161,6 +281,28 @@ mod tests {
             ..request("volumesnapshots", Verb::Get, Some("app"))
         };
         assert!(!permits(&grants, &core));
+    }
+
+    #[test]
+    fn all_namespaces_allows_cluster_wide_lists() {
+        let grants = [grant(VELERO, "datauploads", &[List], Scope::AllNamespaces)];
+        let list = |namespace| Request {
+            group: VELERO,
+            resource: "datauploads",
+            verb: List,
+            namespace,
+        };
+        assert!(permits(&grants, &list(None)));
+        assert!(permits(&grants, &list(Some("velero"))));
+    }
+
+    #[test]
+    fn every_action_has_one_manifest() {
+        let mut names: Vec<_> = MANIFESTS.iter().map(|m| m.action).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 10);
+        assert_eq!(names.len(), MANIFESTS.len());
     }
 
     #[test]

@@ -388,10 +388,10 @@ impl Scenario {
         {
             problems.push(format!("item changed: {:?}", outcome.item));
         }
-        if let Some(expected) = expect.get("item") {
-            if returned.as_ref() != Some(expected) {
-                problems.push(format!("item {returned:?} is not {expected}"));
-            }
+        if let Some(expected) = expect.get("item")
+            && returned.as_ref() != Some(expected)
+        {
+            problems.push(format!("item {returned:?} is not {expected}"));
         }
         if let Some(expected) = expect.get("itemIncludes") {
             match &returned {
@@ -423,23 +423,23 @@ impl Scenario {
                 problems.push(format!("post-operation items {actual} are not {expected}"));
             }
         }
-        if let Some(expected) = expect.get("operationId").and_then(Value::as_str) {
-            if outcome.operation_id != expected {
-                problems.push(format!(
-                    "operation ID {:?} is not {expected:?}",
-                    outcome.operation_id
-                ));
-            }
+        if let Some(expected) = expect.get("operationId").and_then(Value::as_str)
+            && outcome.operation_id != expected
+        {
+            problems.push(format!(
+                "operation ID {:?} is not {expected:?}",
+                outcome.operation_id
+            ));
         }
-        if let Some(expected) = expect.get("skipRestore").and_then(Value::as_bool) {
-            if outcome.skip_restore != expected {
-                problems.push(format!("skipRestore is {}", outcome.skip_restore));
-            }
+        if let Some(expected) = expect.get("skipRestore").and_then(Value::as_bool)
+            && outcome.skip_restore != expected
+        {
+            problems.push(format!("skipRestore is {}", outcome.skip_restore));
         }
-        if let Some(expected) = expect.get("ready").and_then(Value::as_bool) {
-            if outcome.ready != Some(expected) {
-                problems.push(format!("ready is {:?}", outcome.ready));
-            }
+        if let Some(expected) = expect.get("ready").and_then(Value::as_bool)
+            && outcome.ready != Some(expected)
+        {
+            problems.push(format!("ready is {:?}", outcome.ready));
         }
         if let Some(expected) = expect.get("progress") {
             let actual = outcome.progress.as_ref().map(|p| {
@@ -544,20 +544,20 @@ fn check_cluster_after(expect: &Value, cluster: &Cluster, problems: &mut Vec<Str
                     .unwrap_or_default()
                     == namespace
         });
-        if let Some(exists) = entry.get("exists").and_then(Value::as_bool) {
-            if found.is_some() != exists {
-                problems.push(format!(
-                    "{resource} {namespace}/{name} exists: {}",
-                    found.is_some()
-                ));
-            }
+        if let Some(exists) = entry.get("exists").and_then(Value::as_bool)
+            && found.is_some() != exists
+        {
+            problems.push(format!(
+                "{resource} {namespace}/{name} exists: {}",
+                found.is_some()
+            ));
         }
-        if let Some(expected) = entry.get("includes") {
-            if !found.as_ref().is_some_and(|o| includes(o, expected)) {
-                problems.push(format!(
-                    "{resource} {namespace}/{name} is {found:?}, expected to include {expected}"
-                ));
-            }
+        if let Some(expected) = entry.get("includes")
+            && !found.as_ref().is_some_and(|o| includes(o, expected))
+        {
+            problems.push(format!(
+                "{resource} {namespace}/{name} is {found:?}, expected to include {expected}"
+            ));
         }
     }
 }

@@ -1,0 +1,361 @@
+//! Rewriting a PersistentVolumeClaim for restore (spec §2.5, §3.12).
+//!
+//! Every helper edits the claim's JSON in place through [`Item`]: only the paths named by
+//! the spec change, so fields this code does not know (`spec.volumeAttributesClassName`,
+//! `spec.dataSourceRef.namespace` on untouched paths, …) survive (spec §3.16).
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::item::Item;
+use crate::json::annotation;
+use crate::keys;
+use crate::labels::normalize;
+use crate::quantity::parse_nanos;
+
+/// API group of VolumeSnapshots, as written into a claim's data source.
+const SNAPSHOT_GROUP: &str = "snapshot.storage.k8s.io";
+
+/// The characters Kubernetes uses for generated names (`k8s.io/apimachinery/pkg/util/rand`).
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// How many random characters the `velero.io/dynamic-pv-restore` value ends with.
+const RANDOM_LENGTH: usize = 5;
+
+/// Removes `remove` from the claim's annotations (spec §2.5 step 4). A claim without an
+/// annotation map gets an empty one, as v0.7.1 does.
+pub fn remove_annotations(claim: &mut Item, remove: &[&str]) {
+    for key in remove {
+        claim.remove_annotation(key);
+    }
+}
+
+/// Prepares a claim for plain dynamic provisioning when the Restore disables PV restore
+/// (spec §2.5 step 5): no volume name, no data source of either kind.
+pub fn clear_volume_source(claim: &mut Item) {
+    claim.set(&["spec", "volumeName"], Value::String(String::new()));
+    claim.remove(&["spec", "dataSource"]);
+    claim.remove(&["spec", "dataSourceRef"]);
+}
+
+/// The restore size a VolumeSnapshot records, under either spelling of the annotation: the
+/// v0.7.1 key (`velero.io/vsi-…`) first, then the Velero core v1.14+ key
+/// (`velero.io/csi-…`), so that backups of either generation restore with the right size
+/// (spec §6.2/4, §7 L16).
+pub fn restore_size_annotation(snapshot: &Value) -> Option<&str> {
+    annotation(snapshot, keys::VSI_RESTORE_SIZE)
+        .or_else(|| annotation(snapshot, keys::CSI_RESTORE_SIZE))
+}
+
+/// Applies the storage sizing rule (spec §3.12.1): the `storage` request becomes
+/// `restore_size` when it is absent or smaller; equal or larger requests and other resource
+/// keys are kept. `restore_size_nanos` is `restore_size` parsed by
+/// [`crate::quantity::parse_nanos`]. Returns whether the request changed.
+///
+/// A request that is not a valid quantity cannot come from a live cluster (the API server
+/// validates it); it is treated as absent, so that the restored claim is valid.
+pub fn raise_storage_request(
+    claim: &mut Item,
+    restore_size: &str,
+    restore_size_nanos: i128,
+) -> bool {
+    let current = match claim.pointer("/spec/resources/requests/storage") {
+        Some(Value::String(text)) => parse_nanos(text).ok(),
+        Some(Value::Number(number)) => parse_nanos(&number.to_string()).ok(),
+        _ => None,
+    };
+    if current.is_some_and(|current| current >= restore_size_nanos) {
+        return false;
+    }
+    claim.set(
+        &["spec", "resources", "requests", "storage"],
+        Value::String(restore_size.to_owned()),
+    );
+    true
+}
+
+/// Points the claim at a VolumeSnapshot (spec §3.12.3, v0.7.1): `volumeName` cleared,
+/// `dataSource` and `dataSourceRef` both replaced by `{apiGroup, kind, name}`. Every other
+/// spec field is left as it is.
+pub fn use_snapshot_as_data_source(claim: &mut Item, snapshot: &str) {
+    let source = json!({"apiGroup": SNAPSHOT_GROUP, "kind": "VolumeSnapshot", "name": snapshot});
+    claim.set(&["spec", "volumeName"], Value::String(String::new()));
+    claim.set(&["spec", "dataSource"], source.clone());
+    claim.set(&["spec", "dataSourceRef"], source);
+}
+
+/// Prepares a claim for a data-mover restore (spec §2.5 step 7.4): `volumeName` cleared and
+/// `spec.selector.matchLabels["velero.io/dynamic-pv-restore"]` set to
+/// N(`<target namespace>.<claim name>.<5 random characters>`), which keeps the claim from
+/// binding to any volume but the one the data mover prepares. Data sources are left as
+/// they are. Returns the selector value.
+///
+/// `seed` must be unique to this claim in this restore (for example the restore UID and
+/// the backed-up claim's UID).
+pub fn pin_to_restored_volume(claim: &mut Item, target_namespace: &str, seed: &str) -> String {
+    let value = normalize(&format!(
+        "{target_namespace}.{}.{}",
+        claim.name(),
+        random_suffix(seed)
+    ));
+    claim.set(&["spec", "volumeName"], Value::String(String::new()));
+    claim.set(
+        &["spec", "selector", "matchLabels", keys::DYNAMIC_PV_RESTORE],
+        Value::String(value.clone()),
+    );
+    value
+}
+
+/// Five characters of the generated-name alphabet, as Go's `utilrand.String(5)` gives.
+///
+/// The component has no source of randomness (its only imports are `kube`, `log` and
+/// `clock`), so the characters are derived from the SHA-256 of `seed` instead. The value
+/// only has to differ between claims and restores, and the seed (restore UID, backed-up
+/// claim UID, target namespace and name) already does; being deterministic also makes a
+/// retried call produce the same selector.
+fn random_suffix(seed: &str) -> String {
+    let digest = Sha256::digest(seed.as_bytes());
+    digest
+        .iter()
+        .take(RANDOM_LENGTH)
+        .map(|byte| char::from(NAME_ALPHABET[usize::from(*byte) % NAME_ALPHABET.len()]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(value: Value) -> Item {
+        Item::parse("item", &value.to_string()).unwrap()
+    }
+
+    fn out(claim: Item) -> Value {
+        serde_json::from_str(&claim.into_json()).unwrap()
+    }
+
+    /// Spec §5.13, scenario 152: annotation removal.
+    #[test]
+    fn scenario_152_annotation_removal() {
+        // Nil map + remove `foo` → empty map.
+        let mut nil = claim(json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "p"}}));
+        remove_annotations(&mut nil, &["foo"]);
+        assert_eq!(out(nil)["metadata"]["annotations"], json!({}));
+
+        let eight = json!({"a1": "1", "a2": "2", "a3": "3", "a4": "4", "b1": "5", "b2": "6", "b3": "7", "b4": "8"});
+        let with = |annotations: &Value| {
+            claim(
+                json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "p", "annotations": annotations}}),
+            )
+        };
+
+        // Remove nothing → all kept.
+        let mut none = with(&eight);
+        remove_annotations(&mut none, &[]);
+        assert_eq!(out(none)["metadata"]["annotations"], eight);
+
+        // Remove all four → empty.
+        let four = json!({"a1": "1", "a2": "2", "a3": "3", "a4": "4"});
+        let mut all = with(&four);
+        remove_annotations(&mut all, &["a1", "a2", "a3", "a4"]);
+        assert_eq!(out(all)["metadata"]["annotations"], json!({}));
+
+        // Remove four of eight → the other four kept.
+        let mut half = with(&eight);
+        remove_annotations(&mut half, &["a1", "a2", "a3", "a4"]);
+        assert_eq!(
+            out(half)["metadata"]["annotations"],
+            json!({"b1": "5", "b2": "6", "b3": "7", "b4": "8"})
+        );
+    }
+
+    /// Spec §5.13, scenario 153: spec reset.
+    #[test]
+    fn scenario_153_spec_reset() {
+        for volume_mode in ["Filesystem", "Block"] {
+            for stale in [
+                Value::Null,
+                json!({"apiGroup": "example.com", "kind": "Unknown", "name": "old"}),
+            ] {
+                let mut spec = json!({
+                    "accessModes": ["ReadWriteOnce"],
+                    "selector": {"matchLabels": {"a": "b"}},
+                    "resources": {"requests": {"storage": "1Gi"}},
+                    "volumeMode": volume_mode,
+                    "volumeName": "pv-1",
+                    "storageClassName": "sc",
+                    "volumeAttributesClassName": "gold"
+                });
+                if !stale.is_null() {
+                    spec["dataSource"] = stale.clone();
+                    spec["dataSourceRef"] = json!({"apiGroup": "example.com", "kind": "Unknown", "name": "old", "namespace": "x"});
+                }
+                let input = json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "app"}, "spec": spec});
+                let mut pvc = claim(input.clone());
+                use_snapshot_as_data_source(&mut pvc, "vs-1");
+                let result = out(pvc);
+                assert_eq!(result["metadata"], input["metadata"]);
+                for field in [
+                    "accessModes",
+                    "selector",
+                    "resources",
+                    "volumeMode",
+                    "storageClassName",
+                    "volumeAttributesClassName",
+                ] {
+                    assert_eq!(result["spec"][field], input["spec"][field], "{field}");
+                }
+                assert_eq!(result["spec"]["volumeName"], "");
+                let expected = json!({"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "vs-1"});
+                assert_eq!(result["spec"]["dataSource"], expected);
+                assert_eq!(result["spec"]["dataSourceRef"], expected);
+            }
+        }
+    }
+
+    fn sized(requests: Option<Value>, restore_size: &str) -> (bool, Value) {
+        let mut spec = json!({"accessModes": ["ReadWriteOnce"]});
+        if let Some(requests) = requests {
+            spec["resources"] = json!({"requests": requests});
+        }
+        let mut pvc = claim(
+            json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "p"}, "spec": spec}),
+        );
+        let changed =
+            raise_storage_request(&mut pvc, restore_size, parse_nanos(restore_size).unwrap());
+        (changed, out(pvc)["spec"]["resources"]["requests"].clone())
+    }
+
+    /// Spec §5.13, scenario 154: size rule.
+    #[test]
+    fn scenario_154_size_rule() {
+        assert_eq!(sized(None, "50Mi"), (true, json!({"storage": "50Mi"})));
+        assert_eq!(
+            sized(Some(json!(null)), "50Mi"),
+            (true, json!({"storage": "50Mi"}))
+        );
+        assert_eq!(
+            sized(Some(json!({})), "50Mi"),
+            (true, json!({"storage": "50Mi"}))
+        );
+        assert_eq!(
+            sized(Some(json!({"cpu": "100m"})), "50Mi"),
+            (true, json!({"cpu": "100m", "storage": "50Mi"}))
+        );
+        assert_eq!(
+            sized(Some(json!({"storage": "50Mi"})), "1Gi"),
+            (true, json!({"storage": "1Gi"}))
+        );
+        assert_eq!(
+            sized(Some(json!({"storage": "1Gi"})), "50Mi"),
+            (false, json!({"storage": "1Gi"}))
+        );
+    }
+
+    /// Spec §5.7, scenario 75, and §3.12.1: the comparison is numeric, not textual.
+    #[test]
+    fn sizes_compare_as_quantities() {
+        assert_eq!(
+            sized(Some(json!({"storage": "10Gi"})), "10737418240"),
+            (false, json!({"storage": "10Gi"}))
+        );
+        assert_eq!(
+            sized(Some(json!({"storage": "20Gi"})), "10Gi"),
+            (false, json!({"storage": "20Gi"}))
+        );
+        assert_eq!(
+            sized(Some(json!({"storage": "5Gi"})), "10Gi"),
+            (true, json!({"storage": "10Gi"}))
+        );
+        assert_eq!(
+            sized(Some(json!({"storage": "11G"})), "10Gi"),
+            (false, json!({"storage": "11G"}))
+        );
+        assert_eq!(
+            sized(Some(json!({"storage": 1024})), "1Ki"),
+            (false, json!({"storage": 1024}))
+        );
+        assert_eq!(
+            sized(Some(json!({"storage": "bogus"})), "1Gi"),
+            (true, json!({"storage": "1Gi"}))
+        );
+    }
+
+    #[test]
+    fn restore_size_reads_both_spellings() {
+        let vs = |annotations: Value| json!({"metadata": {"annotations": annotations}});
+        assert_eq!(restore_size_annotation(&vs(json!({}))), None);
+        assert_eq!(
+            restore_size_annotation(&vs(
+                json!({"velero.io/vsi-volumesnapshot-restore-size": "1Gi"})
+            )),
+            Some("1Gi")
+        );
+        assert_eq!(
+            restore_size_annotation(&vs(
+                json!({"velero.io/csi-volumesnapshot-restore-size": "2Gi"})
+            )),
+            Some("2Gi")
+        );
+        assert_eq!(
+            restore_size_annotation(&vs(json!({
+                "velero.io/vsi-volumesnapshot-restore-size": "1Gi",
+                "velero.io/csi-volumesnapshot-restore-size": "2Gi"
+            }))),
+            Some("1Gi")
+        );
+        assert_eq!(restore_size_annotation(&json!({})), None);
+    }
+
+    #[test]
+    fn clearing_the_volume_source_keeps_everything_else() {
+        let mut pvc = claim(
+            json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "p"}, "spec": {
+            "volumeName": "pv-1", "dataSource": {"kind": "VolumeSnapshot", "name": "x"},
+            "dataSourceRef": {"kind": "VolumeSnapshot", "name": "x"}, "volumeAttributesClassName": "gold"}}),
+        );
+        clear_volume_source(&mut pvc);
+        assert_eq!(
+            out(pvc)["spec"],
+            json!({"volumeName": "", "volumeAttributesClassName": "gold"})
+        );
+    }
+
+    /// Spec §5.7, scenarios 82, 83 and 87: the selector value.
+    #[test]
+    fn pins_the_claim_to_the_restored_volume() {
+        let mut pvc = claim(
+            json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "app"},
+            "spec": {"volumeName": "pv-1", "selector": {"matchExpressions": []}, "dataSource": {"kind": "VolumeSnapshot", "name": "x"}}}),
+        );
+        let value = pin_to_restored_volume(&mut pvc, "app2", "r/u");
+        let suffix = value.strip_prefix("app2.data.").unwrap();
+        assert_eq!(suffix.len(), 5);
+        assert!(
+            suffix.bytes().all(|c| NAME_ALPHABET.contains(&c)),
+            "{suffix}"
+        );
+        let result = out(pvc);
+        assert_eq!(result["spec"]["volumeName"], "");
+        assert_eq!(
+            result["spec"]["selector"]["matchLabels"]["velero.io/dynamic-pv-restore"],
+            value.as_str()
+        );
+        assert_eq!(result["spec"]["selector"]["matchExpressions"], json!([]));
+        assert_eq!(result["spec"]["dataSource"]["name"], "x");
+
+        // Deterministic per seed, different across seeds.
+        assert_eq!(random_suffix("r/u"), suffix);
+        assert_ne!(random_suffix("r/u"), random_suffix("r/v"));
+
+        // Long names are normalised to 63 characters (scenario 83).
+        let namespace = "migre209d0da-49c7-45ba-8d5a-3e59fd591ec1";
+        let mut long = claim(
+            json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "kibishii-data-kibishii-deployment-0", "namespace": namespace}}),
+        );
+        let value = pin_to_restored_volume(&mut long, namespace, "seed");
+        assert_eq!(value.len(), 63);
+        let prefix = normalize(&format!("{namespace}.kibishii-data-kibishii-deployment-0"));
+        assert!(value.starts_with(&prefix[..56]), "{value}");
+    }
+}

@@ -1,0 +1,137 @@
+//! The PersistentVolume behind a claim (spec §3.3).
+
+use serde_json::Value;
+
+use crate::error::ActionError;
+use crate::host::Host;
+use crate::json::str_at;
+use crate::kube::{cluster_scoped, resources};
+
+/// The PersistentVolume bound to `claim`. The checks run in v0.7.1's order: a claim without
+/// a volume name fails first, then a claim that is not `Bound` (even when it names a volume),
+/// and only then is the volume read.
+pub fn pv_for_pvc(host: &dyn Host, claim: &Value) -> Result<Value, ActionError> {
+    let namespace = str_at(claim, &["metadata", "namespace"]).unwrap_or_default();
+    let name = str_at(claim, &["metadata", "name"]).unwrap_or_default();
+    let volume = str_at(claim, &["spec", "volumeName"]).unwrap_or_default();
+    if volume.is_empty() {
+        return Err(ActionError::Failed(format!(
+            "PVC {namespace}/{name} has no volume backing this claim"
+        )));
+    }
+    let phase = str_at(claim, &["status", "phase"]).unwrap_or_default();
+    if phase != "Bound" {
+        return Err(ActionError::Failed(format!(
+            "PVC {namespace}/{name} is in phase {phase} and is not bound to a volume"
+        )));
+    }
+    host.get(&cluster_scoped(resources::persistent_volumes(), volume))
+        .map_err(|e| {
+            ActionError::kube(
+                format!("failed to get PV {volume} for PVC {namespace}/{name}"),
+                e,
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use sim_cluster::{Cluster, Verb};
+
+    use super::*;
+    use crate::sim_host::SimHost;
+
+    fn host() -> SimHost {
+        let cluster = Arc::new(Cluster::new());
+        cluster.seed([json!({
+            "kind": "PersistentVolume",
+            "metadata": {"name": "pv-1"},
+            "spec": {"csi": {"driver": "hostpath.csi.k8s.io", "volumeHandle": "v1"}}
+        })]);
+        SimHost::new(cluster)
+    }
+
+    fn claim(volume: Option<&str>, phase: Option<&str>) -> Value {
+        let mut claim = json!({"kind": "PersistentVolumeClaim", "metadata": {"namespace": "app", "name": "data"}, "spec": {}});
+        if let Some(volume) = volume {
+            claim["spec"]["volumeName"] = json!(volume);
+        }
+        if let Some(phase) = phase {
+            claim["status"] = json!({"phase": phase});
+        }
+        claim
+    }
+
+    /// Spec §5.13, scenario 130.
+    #[test]
+    fn scenario_130_bound_claim_gives_its_volume() {
+        let host = host();
+        let pv = pv_for_pvc(&host, &claim(Some("pv-1"), Some("Bound"))).unwrap();
+        assert_eq!(pv["metadata"]["name"], "pv-1");
+        let calls = host.cluster().calls();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(
+            (
+                calls[0].verb,
+                calls[0].name.as_str(),
+                calls[0].namespace.as_deref()
+            ),
+            (Verb::Get, "pv-1", None)
+        );
+    }
+
+    /// Spec §5.13, scenario 131 (and §5.1 scenario 4).
+    #[test]
+    fn scenario_131_claim_without_volume_name() {
+        let host = host();
+        for volume in [None, Some("")] {
+            let error = pv_for_pvc(&host, &claim(volume, Some("Bound"))).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "PVC app/data has no volume backing this claim"
+            );
+        }
+        assert!(host.cluster().calls().is_empty());
+    }
+
+    /// Spec §5.13, scenario 132 (and §5.1 scenario 5): the phase is checked before the
+    /// volume is read; an absent phase prints as empty.
+    #[test]
+    fn scenario_132_claim_not_bound() {
+        let host = host();
+        let error = pv_for_pvc(&host, &claim(Some("pv-1"), Some("Pending"))).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "PVC app/data is in phase Pending and is not bound to a volume"
+        );
+        let error = pv_for_pvc(&host, &claim(Some("pv-1"), None)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "PVC app/data is in phase  and is not bound to a volume"
+        );
+        assert!(host.cluster().calls().is_empty());
+    }
+
+    /// Spec §5.1, scenario 6.
+    #[test]
+    fn missing_volume_is_wrapped() {
+        let host = host();
+        let error = pv_for_pvc(&host, &claim(Some("pv-2"), Some("Bound"))).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("failed to get PV pv-2 for PVC app/data: "),
+            "{error}"
+        );
+        assert!(matches!(
+            error,
+            ActionError::Kube {
+                error: crate::kube::KubeError::NotFound(_),
+                ..
+            }
+        ));
+    }
+}
