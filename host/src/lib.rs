@@ -3,13 +3,14 @@
 //! Data path: Velero starts the binary ([`cli`], [`goplugin::handshake`]) and calls its gRPC
 //! services ([`goplugin::services`], [`velero`]); each call is routed by plugin name to the
 //! CSI actions component ([`wasm`]), which runs sandboxed and reaches the cluster only
-//! through the capability-checked `kube` import. Logs go to stderr as hclog JSON
+//! through the capability-checked `kube` import, served by [`kubeapi`]. Logs go to stderr as hclog JSON
 //! ([`logging`]). [`client`] drives the binary the way Velero does, for tests, benchmarks
 //! and tools.
 
 pub mod cli;
 pub mod client;
 pub mod goplugin;
+pub mod kubeapi;
 pub mod logging;
 pub mod proto;
 pub mod velero;

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use velero_plugin_for_csi::cli;
 use velero_plugin_for_csi::goplugin::{handshake, serve};
+use velero_plugin_for_csi::kubeapi::KubeApi;
 use velero_plugin_for_csi::logging::{Level, LogSink, StderrLogger};
 use velero_plugin_for_csi::velero::Plugins;
-use velero_plugin_for_csi::wasm::{HostServices, NoCluster, SystemClock};
+use velero_plugin_for_csi::wasm::{HostServices, SystemClock};
 
 fn main() -> ExitCode {
     let args = cli::parse(std::env::args_os());
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
         }
     };
     let services = HostServices {
-        cluster: Arc::new(NoCluster),
+        cluster: Arc::new(KubeApi::new()),
         logger: logger.clone(),
         clock: Arc::new(SystemClock),
     };

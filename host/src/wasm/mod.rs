@@ -8,7 +8,7 @@ mod runtime;
 
 pub use imports::HostServices;
 pub use imports::clock::{SystemClock, WallClock};
-pub use imports::kube::{Cluster, ClusterFuture, NoCluster};
+pub use imports::kube::{Cluster, ClusterFuture};
 pub use runtime::{CallError, GuestRuntime, LoadError};
 
 /// Bindings generated from `wit/csi.wit`.
@@ -25,6 +25,6 @@ pub mod bindings {
         ActionError, ActionInfo, ActionKind, BackupOutput, OperationProgress, ResourceSelector,
         RestoreInput, RestoreOutput,
     };
-    pub use velero::csi::kube::{ApiResource, Condition, KubeError, ObjectRef};
+    pub use velero::csi::kube::{ApiResource, Condition, FieldValue, KubeError, ObjectRef};
     pub use velero::csi::types::{Datetime, ResourceIdentifier};
 }

@@ -49,52 +49,6 @@ pub trait Cluster: Send + Sync {
     ) -> ClusterFuture<'_, Option<String>>;
 }
 
-/// The cluster of a host built without a Kubernetes client. Every call that passes the
-/// capability check fails as unavailable; the actions of this build hold no grants, so
-/// none does.
-pub struct NoCluster;
-
-impl NoCluster {
-    fn unavailable<T: Send + 'static>(&self) -> ClusterFuture<'_, T> {
-        Box::pin(async {
-            Err(KubeError::Unavailable(
-                "this build of the plugin has no Kubernetes API client".to_owned(),
-            ))
-        })
-    }
-}
-
-impl Cluster for NoCluster {
-    fn get(&self, _: ObjectRef) -> ClusterFuture<'_, String> {
-        self.unavailable()
-    }
-    fn list(
-        &self,
-        _: ApiResource,
-        _: Option<String>,
-        _: Option<String>,
-    ) -> ClusterFuture<'_, Vec<String>> {
-        self.unavailable()
-    }
-    fn create(&self, _: ApiResource, _: Option<String>, _: String) -> ClusterFuture<'_, String> {
-        self.unavailable()
-    }
-    fn merge_patch(&self, _: ObjectRef, _: String) -> ClusterFuture<'_, String> {
-        self.unavailable()
-    }
-    fn delete(&self, _: ObjectRef) -> ClusterFuture<'_, ()> {
-        self.unavailable()
-    }
-    fn wait_until(
-        &self,
-        _: ObjectRef,
-        _: Condition,
-        _: Duration,
-    ) -> ClusterFuture<'_, Option<String>> {
-        self.unavailable()
-    }
-}
-
 impl CallContext {
     /// Checks one request against the calling action's grants.
     fn check(
