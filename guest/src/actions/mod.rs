@@ -35,21 +35,27 @@ pub trait BackupItemAction: Sync {
         backup: &Backup,
     ) -> Result<BackupOutput, ActionError>;
 
-    /// Reports the progress of an operation this action started.
+    /// Reports the progress of an operation this action started. Actions that start none
+    /// keep this default: an empty ID is invalid, any other reports nothing done.
     fn progress(
         &self,
-        host: &dyn Host,
+        _host: &dyn Host,
         operation_id: &str,
-        backup: &Backup,
-    ) -> Result<OperationProgress, ActionError>;
+        _backup: &Backup,
+    ) -> Result<OperationProgress, ActionError> {
+        progress_without_operations(operation_id)
+    }
 
-    /// Cancels an operation this action started (best effort).
+    /// Cancels an operation this action started (best effort). Actions that start none
+    /// keep this default, which succeeds.
     fn cancel(
         &self,
-        host: &dyn Host,
-        operation_id: &str,
-        backup: &Backup,
-    ) -> Result<(), ActionError>;
+        _host: &dyn Host,
+        _operation_id: &str,
+        _backup: &Backup,
+    ) -> Result<(), ActionError> {
+        Ok(())
+    }
 }
 
 /// What a RestoreItemAction v2 receives.
@@ -71,21 +77,27 @@ pub trait RestoreItemAction: Sync {
         request: RestoreRequest,
     ) -> Result<RestoreOutput, ActionError>;
 
-    /// Reports the progress of an operation this action started.
+    /// Reports the progress of an operation this action started. Actions that start none
+    /// keep this default: an empty ID is invalid, any other reports nothing done.
     fn progress(
         &self,
-        host: &dyn Host,
+        _host: &dyn Host,
         operation_id: &str,
-        restore: &Restore,
-    ) -> Result<OperationProgress, ActionError>;
+        _restore: &Restore,
+    ) -> Result<OperationProgress, ActionError> {
+        progress_without_operations(operation_id)
+    }
 
-    /// Cancels an operation this action started (best effort).
+    /// Cancels an operation this action started (best effort). Actions that start none
+    /// keep this default, which succeeds.
     fn cancel(
         &self,
-        host: &dyn Host,
-        operation_id: &str,
-        restore: &Restore,
-    ) -> Result<(), ActionError>;
+        _host: &dyn Host,
+        _operation_id: &str,
+        _restore: &Restore,
+    ) -> Result<(), ActionError> {
+        Ok(())
+    }
 
     /// Whether the additional items returned by `execute` are ready. All CSI restore actions
     /// answer true: none asks Velero to wait.
@@ -270,16 +282,23 @@ pub fn progress_without_operations(operation_id: &str) -> Result<OperationProgre
     if operation_id.is_empty() {
         return Err(ActionError::InvalidOperationId(String::new()));
     }
-    Ok(OperationProgress {
-        completed: false,
-        err: String::new(),
-        n_completed: 0,
-        n_total: 0,
-        operation_units: String::new(),
-        description: String::new(),
-        started: None,
-        updated: None,
-    })
+    Ok(crate::datamover::no_progress())
+}
+
+/// The result of a restore action that starts no operation and asks Velero not to wait.
+pub fn restore_output(
+    item: String,
+    additional_items: Vec<ResourceIdentifier>,
+    skip_restore: bool,
+) -> RestoreOutput {
+    RestoreOutput {
+        item,
+        additional_items,
+        skip_restore,
+        operation_id: String::new(),
+        wait_for_additional_items: false,
+        additional_items_ready_timeout_ms: None,
+    }
 }
 
 fn find(name: &str) -> Option<&'static Registration> {

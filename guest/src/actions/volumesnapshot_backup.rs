@@ -331,16 +331,6 @@ impl BackupItemAction for VolumeSnapshotBackup {
         }
         Ok(progress)
     }
-
-    /// CSI cannot cancel a snapshot being cut: nothing to do.
-    fn cancel(
-        &self,
-        _host: &dyn Host,
-        _operation_id: &str,
-        _backup: &Backup,
-    ) -> Result<(), ActionError> {
-        Ok(())
-    }
 }
 
 #[cfg(test)]

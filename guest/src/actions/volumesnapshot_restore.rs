@@ -11,8 +11,8 @@
 
 use serde_json::{Value, json};
 
-use super::{RestoreItemAction, RestoreRequest, progress_without_operations};
-use crate::bindings::exports::velero::csi::actions::{OperationProgress, RestoreOutput};
+use super::{RestoreItemAction, RestoreRequest, restore_output};
+use crate::bindings::exports::velero::csi::actions::RestoreOutput;
 use crate::error::ActionError;
 use crate::host::{Host, Level};
 use crate::keys;
@@ -50,7 +50,7 @@ impl RestoreItemAction for VolumeSnapshotRestore {
                     restore.name()
                 ),
             );
-            return Ok(output(snapshot.into_json(), true));
+            return Ok(restore_output(snapshot.into_json(), Vec::new(), true));
         }
 
         let namespace = snapshot.namespace().to_owned();
@@ -121,25 +121,7 @@ impl RestoreItemAction for VolumeSnapshotRestore {
             Level::Info,
             "Returning from VolumeSnapshotRestoreItemAction with no additionalItems",
         );
-        Ok(output(snapshot.into_json(), false))
-    }
-
-    fn progress(
-        &self,
-        _host: &dyn Host,
-        operation_id: &str,
-        _restore: &Restore,
-    ) -> Result<OperationProgress, ActionError> {
-        progress_without_operations(operation_id)
-    }
-
-    fn cancel(
-        &self,
-        _host: &dyn Host,
-        _operation_id: &str,
-        _restore: &Restore,
-    ) -> Result<(), ActionError> {
-        Ok(())
+        Ok(restore_output(snapshot.into_json(), Vec::new(), false))
     }
 }
 
@@ -166,17 +148,6 @@ fn static_content(
             "volumeSnapshotRef": {"kind": "VolumeSnapshot", "namespace": target, "name": name}
         }
     })
-}
-
-fn output(item: String, skip_restore: bool) -> RestoreOutput {
-    RestoreOutput {
-        item,
-        additional_items: Vec::new(),
-        skip_restore,
-        operation_id: String::new(),
-        wait_for_additional_items: false,
-        additional_items_ready_timeout_ms: None,
-    }
 }
 
 #[cfg(test)]

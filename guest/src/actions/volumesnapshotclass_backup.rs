@@ -3,9 +3,9 @@
 //! Backs up a VolumeSnapshotClass together with the snapshot-lister Secret its annotations
 //! name. Makes no API call and starts no operation.
 
+use super::BackupItemAction;
 use super::secrets::referenced_secret;
-use super::{BackupItemAction, progress_without_operations};
-use crate::bindings::exports::velero::csi::actions::{BackupOutput, OperationProgress};
+use crate::bindings::exports::velero::csi::actions::BackupOutput;
 use crate::error::ActionError;
 use crate::host::{Host, Level};
 use crate::item::Item;
@@ -48,24 +48,6 @@ impl BackupItemAction for VolumeSnapshotClassBackup {
             operation_id: String::new(),
             post_operation_items: Vec::new(),
         })
-    }
-
-    fn progress(
-        &self,
-        _host: &dyn Host,
-        operation_id: &str,
-        _backup: &Backup,
-    ) -> Result<OperationProgress, ActionError> {
-        progress_without_operations(operation_id)
-    }
-
-    fn cancel(
-        &self,
-        _host: &dyn Host,
-        _operation_id: &str,
-        _backup: &Backup,
-    ) -> Result<(), ActionError> {
-        Ok(())
     }
 }
 

@@ -4,12 +4,11 @@
 //! its annotations name. Skipped when the Restore explicitly disables PV restore.
 
 use super::secrets::referenced_secret;
-use super::{RestoreItemAction, RestoreRequest, progress_without_operations};
-use crate::bindings::exports::velero::csi::actions::{OperationProgress, RestoreOutput};
+use super::{RestoreItemAction, RestoreRequest, restore_output};
+use crate::bindings::exports::velero::csi::actions::RestoreOutput;
 use crate::error::ActionError;
 use crate::host::{Host, Level};
 use crate::keys;
-use crate::velero::Restore;
 
 /// The VolumeSnapshotClass restore action.
 pub struct VolumeSnapshotClassRestore;
@@ -27,7 +26,7 @@ impl RestoreItemAction for VolumeSnapshotClassRestore {
                 Level::Info,
                 "Restore did not request for PVs to be restored, skipping the VolumeSnapshotClass",
             );
-            return Ok(output(request.item.into_json(), Vec::new(), true));
+            return Ok(restore_output(request.item.into_json(), Vec::new(), true));
         }
 
         let additional_items: Vec<_> = referenced_secret(
@@ -45,40 +44,11 @@ impl RestoreItemAction for VolumeSnapshotClassRestore {
                 additional_items.len()
             ),
         );
-        Ok(output(request.item.into_json(), additional_items, false))
-    }
-
-    fn progress(
-        &self,
-        _host: &dyn Host,
-        operation_id: &str,
-        _restore: &Restore,
-    ) -> Result<OperationProgress, ActionError> {
-        progress_without_operations(operation_id)
-    }
-
-    fn cancel(
-        &self,
-        _host: &dyn Host,
-        _operation_id: &str,
-        _restore: &Restore,
-    ) -> Result<(), ActionError> {
-        Ok(())
-    }
-}
-
-fn output(
-    item: String,
-    additional_items: Vec<crate::bindings::velero::csi::types::ResourceIdentifier>,
-    skip_restore: bool,
-) -> RestoreOutput {
-    RestoreOutput {
-        item,
-        additional_items,
-        skip_restore,
-        operation_id: String::new(),
-        wait_for_additional_items: false,
-        additional_items_ready_timeout_ms: None,
+        Ok(restore_output(
+            request.item.into_json(),
+            additional_items,
+            false,
+        ))
     }
 }
 
@@ -87,6 +57,7 @@ mod tests {
     use super::*;
     use crate::item::Item;
     use crate::sim_host::SimHost;
+    use crate::velero::Restore;
     use serde_json::{Value, json};
     use std::sync::Arc;
 

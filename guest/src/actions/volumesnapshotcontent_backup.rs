@@ -166,16 +166,6 @@ impl BackupItemAction for VolumeSnapshotContentBackup {
         }
         Ok(progress)
     }
-
-    /// CSI cannot cancel a snapshot being cut: nothing to do.
-    fn cancel(
-        &self,
-        _host: &dyn Host,
-        _operation_id: &str,
-        _backup: &Backup,
-    ) -> Result<(), ActionError> {
-        Ok(())
-    }
 }
 
 /// The operation error for a content error that carries no message.

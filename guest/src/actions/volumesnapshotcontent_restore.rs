@@ -11,12 +11,11 @@
 //! and namespace from the same `csi.storage.k8s.io/snapshotter-secret-*` keys it tests.
 
 use super::secrets::referenced_secret;
-use super::{RestoreItemAction, RestoreRequest, progress_without_operations};
-use crate::bindings::exports::velero::csi::actions::{OperationProgress, RestoreOutput};
+use super::{RestoreItemAction, RestoreRequest, restore_output};
+use crate::bindings::exports::velero::csi::actions::RestoreOutput;
 use crate::error::ActionError;
 use crate::host::{Host, Level};
 use crate::keys;
-use crate::velero::Restore;
 
 /// The VolumeSnapshotContent restore action.
 pub struct VolumeSnapshotContentRestore;
@@ -42,7 +41,7 @@ impl RestoreItemAction for VolumeSnapshotContentRestore {
                     restore.name()
                 ),
             );
-            return Ok(output(item.into_json(), Vec::new(), true));
+            return Ok(restore_output(item.into_json(), Vec::new(), true));
         }
 
         // Presence test and values from the same pair of keys: the recommended fix of the
@@ -62,45 +61,13 @@ impl RestoreItemAction for VolumeSnapshotContentRestore {
                 additional_items.len()
             ),
         );
-        Ok(output(item.into_json(), additional_items, false))
-    }
-
-    fn progress(
-        &self,
-        _host: &dyn Host,
-        operation_id: &str,
-        _restore: &Restore,
-    ) -> Result<OperationProgress, ActionError> {
-        progress_without_operations(operation_id)
-    }
-
-    fn cancel(
-        &self,
-        _host: &dyn Host,
-        _operation_id: &str,
-        _restore: &Restore,
-    ) -> Result<(), ActionError> {
-        Ok(())
-    }
-}
-
-fn output(
-    item: String,
-    additional_items: Vec<crate::bindings::velero::csi::types::ResourceIdentifier>,
-    skip_restore: bool,
-) -> RestoreOutput {
-    RestoreOutput {
-        item,
-        additional_items,
-        skip_restore,
-        operation_id: String::new(),
-        wait_for_additional_items: false,
-        additional_items_ready_timeout_ms: None,
+        Ok(restore_output(item.into_json(), additional_items, false))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::velero::Restore;
     use std::sync::Arc;
 
     use serde_json::{Value, json};
