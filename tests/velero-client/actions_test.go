@@ -6,6 +6,7 @@ package veleroclient
 // other tests call every RPC of every entry.
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -51,6 +52,9 @@ type backupAction struct {
 	execute   []backupCase
 	progress  []operationCase
 	cancel    []operationCase
+	// concurrent, if set, gives distinct cases for calls made at the same time (Velero
+	// v1.16+ with several item-block workers); each answer must match its own request.
+	concurrent func(i int) backupCase
 }
 
 // restoreCase is one Execute call of a RestoreItemActionV2.
@@ -202,6 +206,49 @@ func bigVolumeSnapshotClass() string {
 		strings.Repeat("x", 6<<20) + `"}}`
 }
 
+// A PersistentVolumeClaim as read from the API server, with a field from a newer Kubernetes.
+const persistentVolumeClaim = `{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"data","namespace":"app","uid":"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee","labels":{"app":"web"}},"spec":{"accessModes":["ReadWriteOnce"],"resources":{"requests":{"storage":"5Gi"}},"storageClassName":"sc-csi","volumeName":"pv-1","volumeAttributesClassName":"gold"},"status":{"phase":"Bound"}}`
+
+// A VolumeSnapshot, labelled for `backup` (no label when empty).
+func volumeSnapshot(backup string) string {
+	labels := ""
+	if backup != "" {
+		labels = `,"labels":{"velero.io/backup-name":"` + backup + `"}`
+	}
+	return `{"apiVersion":"snapshot.storage.k8s.io/v1","kind":"VolumeSnapshot","metadata":{"name":"velero-data-abcde","namespace":"app"` + labels +
+		`},"spec":{"source":{"persistentVolumeClaimName":"data"},"volumeSnapshotClassName":"snap-default"},"status":{"boundVolumeSnapshotContentName":"c1","readyToUse":true}}`
+}
+
+// A VolumeSnapshotContent with these annotations and labels (JSON objects, or "").
+func volumeSnapshotContent(annotations, labels string) string {
+	meta := `"name":"c1"`
+	if annotations != "" {
+		meta += `,"annotations":` + annotations
+	}
+	if labels != "" {
+		meta += `,"labels":` + labels
+	}
+	return `{"apiVersion":"snapshot.storage.k8s.io/v1","kind":"VolumeSnapshotContent","metadata":{` + meta +
+		`},"spec":{"deletionPolicy":"Delete","driver":"hostpath.csi.k8s.io","source":{"volumeHandle":"v1"},"sourceVolumeMode":"Filesystem"},"status":{"snapshotHandle":"h1","readyToUse":true}}`
+}
+
+const (
+	snapshotterSecretAnnotations    = `{"csi.storage.k8s.io/snapshotter-secret-name":"s1","csi.storage.k8s.io/snapshotter-secret-namespace":"kube-system"}`
+	snapshotterSecretAndMustInclude = `{"backup.velero.io/must-include-additional-items":"true","csi.storage.k8s.io/snapshotter-secret-name":"s1","csi.storage.k8s.io/snapshotter-secret-namespace":"kube-system"}`
+)
+
+// finalizingBackup is testBackup in the finalize pass.
+func finalizingBackup() *velerov1.Backup {
+	b := testBackup()
+	b.Status.Phase = velerov1.BackupPhaseFinalizing
+	return b
+}
+
+// Progress and Cancel of actions whose operations are looked up in the cluster: only the
+// ID checks that precede any API call are exercised here (the scenario corpus covers the
+// rest against a simulated cluster).
+var emptyIDRefused = []operationCase{{operationID: "", wantErr: "operation ID  is invalid"}}
+
 // Progress of an action without asynchronous operations: an empty ID is refused, any
 // other ID has made no progress (all zero, times unknown).
 var noOperations = []operationCase{
@@ -213,6 +260,30 @@ var noOperations = []operationCase{
 var cancelAnything = []operationCase{{operationID: ""}, {operationID: "x"}}
 
 var backupActions = []backupAction{
+	{
+		name:      "velero.io/csi-pvc-backupper",
+		appliesTo: selector("persistentvolumeclaims"),
+		execute: []backupCase{
+			{
+				name:   "snapshotVolumes explicitly false: skipped, no API call",
+				item:   persistentVolumeClaim,
+				backup: func() *velerov1.Backup { b := testBackup(); b.Spec.SnapshotVolumes = boolPtr(false); return b }(),
+			},
+			{name: "finalize pass: skipped, no API call", item: persistentVolumeClaim, backup: finalizingBackup()},
+		},
+		progress: emptyIDRefused,
+		cancel:   emptyIDRefused,
+	},
+	{
+		name:      "velero.io/csi-volumesnapshot-backupper",
+		appliesTo: selector("volumesnapshots.snapshot.storage.k8s.io"),
+		progress: []operationCase{
+			{operationID: "", wantErr: "operation ID  is invalid"},
+			{operationID: "app/vs", wantErr: "operation ID app/vs is invalid"},
+			{operationID: "app/vs/yesterday", wantErr: "parsing time"},
+		},
+		cancel: cancelAnything,
+	},
 	{
 		name:      "velero.io/csi-volumesnapshotclass-backupper",
 		appliesTo: selector("volumesnapshotclasses.snapshot.storage.k8s.io"),
@@ -270,10 +341,40 @@ var backupActions = []backupAction{
 		},
 		progress: noOperations,
 		cancel:   cancelAnything,
+		concurrent: func(i int) backupCase {
+			name := fmt.Sprintf("ls-%d", i)
+			return backupCase{
+				item:                volumeSnapshotClass(`{"csi.storage.k8s.io/snapshotter-list-secret-name":"` + name + `","csi.storage.k8s.io/snapshotter-list-secret-namespace":"kube-system"}`),
+				wantItem:            volumeSnapshotClass(`{"backup.velero.io/must-include-additional-items":"true","csi.storage.k8s.io/snapshotter-list-secret-name":"` + name + `","csi.storage.k8s.io/snapshotter-list-secret-namespace":"kube-system"}`),
+				wantAdditionalItems: []velero.ResourceIdentifier{secret("kube-system", name)},
+			}
+		},
 	},
 }
 
 var restoreActions = []restoreAction{
+	{
+		name:      "velero.io/csi-pvc-restorer",
+		appliesTo: selector("persistentvolumeclaims"),
+		progress:  emptyIDRefused,
+		cancel:    emptyIDRefused,
+		ready:     []readyCase{{items: nil, want: true}},
+	},
+	{
+		name:      "velero.io/csi-volumesnapshot-restorer",
+		appliesTo: selector("volumesnapshots.snapshot.storage.k8s.io"),
+		execute: []restoreCase{
+			{
+				name:            "restorePVs explicitly false: skipped, no API call",
+				item:            volumeSnapshot("b1"),
+				restore:         testRestore(boolPtr(false)),
+				wantSkipRestore: true,
+			},
+		},
+		progress: noOperations,
+		cancel:   cancelAnything,
+		ready:    []readyCase{{items: nil, want: true}},
+	},
 	{
 		name:      "velero.io/csi-volumesnapshotclass-restorer",
 		appliesTo: selector("volumesnapshotclasses.snapshot.storage.k8s.io"),
@@ -338,4 +439,67 @@ var restoreActions = []restoreAction{
 	},
 }
 
-var deleteActions = []deleteAction{}
+var deleteActions = []deleteAction{
+	{
+		name:      "velero.io/csi-volumesnapshot-delete",
+		appliesTo: selector("volumesnapshots.snapshot.storage.k8s.io"),
+		execute: []deleteCase{
+			{name: "not labelled for the backup: nothing to do", item: volumeSnapshot("")},
+			{name: "labelled for another backup: nothing to do", item: volumeSnapshot("other")},
+		},
+	},
+	{
+		name:      "velero.io/csi-volumesnapshotcontent-delete",
+		appliesTo: selector("volumesnapshotcontents.snapshot.storage.k8s.io"),
+		execute: []deleteCase{
+			{name: "not labelled for the backup: nothing to do", item: volumeSnapshotContent("", "")},
+			{name: "labelled for another backup: nothing to do", item: volumeSnapshotContent("", `{"velero.io/backup-name":"other"}`)},
+		},
+	},
+}
+
+func init() {
+	backupActions = append(backupActions, backupAction{
+		name:      "velero.io/csi-volumesnapshotcontent-backupper",
+		appliesTo: selector("volumesnapshotcontents.snapshot.storage.k8s.io"),
+		execute: []backupCase{
+			{
+				name:                "snapshotter secret becomes an additional item",
+				item:                volumeSnapshotContent(snapshotterSecretAnnotations, ""),
+				wantItem:            volumeSnapshotContent(snapshotterSecretAndMustInclude, ""),
+				wantAdditionalItems: []velero.ResourceIdentifier{secret("kube-system", "s1")},
+			},
+			{name: "not labelled for the backup: no operation", item: volumeSnapshotContent("", `{"velero.io/backup-name":"other"}`)},
+			{name: "finalize pass: returned unchanged", item: volumeSnapshotContent(snapshotterSecretAnnotations, ""), backup: finalizingBackup()},
+		},
+		progress: []operationCase{
+			{operationID: "", wantErr: "operation ID  is invalid"},
+			{operationID: "c1", wantErr: "operation ID c1 is invalid"},
+			{operationID: "c1/notatime", wantErr: "fail to parse StartedTime"},
+		},
+		cancel: cancelAnything,
+	})
+	restoreActions = append(restoreActions, restoreAction{
+		name:      "velero.io/csi-volumesnapshotcontent-restorer",
+		appliesTo: selector("volumesnapshotcontents.snapshot.storage.k8s.io"),
+		execute: []restoreCase{
+			{
+				// v0.7.1 reads the Secret from other keys and returns an empty reference; we
+				// read it from the keys it tests (the spec's recommended fix).
+				name:                "snapshotter secret is restored first",
+				item:                volumeSnapshotContent(snapshotterSecretAnnotations, ""),
+				wantAdditionalItems: []velero.ResourceIdentifier{secret("kube-system", "s1")},
+			},
+			{name: "no secret", item: volumeSnapshotContent("", "")},
+			{
+				name:            "restorePVs explicitly false",
+				item:            volumeSnapshotContent("", ""),
+				restore:         testRestore(boolPtr(false)),
+				wantSkipRestore: true,
+			},
+		},
+		progress: noOperations,
+		cancel:   cancelAnything,
+		ready:    []readyCase{{items: nil, want: true}},
+	})
+}

@@ -784,6 +784,63 @@ func TestRestartAfterCrash(t *testing.T) {
 	}
 }
 
+// TestConcurrentCalls: Velero v1.13 calls one action at a time, but v1.16+ with several
+// item-block workers sends Execute calls for different items to one process at once. The
+// first calls of a fresh process arrive together (lazy initialisation under concurrency),
+// then more; every answer must belong to its own request.
+func TestConcurrentCalls(t *testing.T) {
+	const workers, rounds = 16, 4
+	for _, a := range backupActions {
+		if a.concurrent == nil {
+			continue
+		}
+		a := a
+		t.Run(a.name, func(t *testing.T) {
+			e := newEnv(t, logrus.InfoLevel)
+			m := e.manager(t, logrus.InfoLevel)
+			action, err := m.GetBackupItemActionV2(a.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := make(chan error, workers*rounds)
+			for round := 0; round < rounds; round++ {
+				start := make(chan struct{})
+				done := make(chan struct{})
+				for w := 0; w < workers; w++ {
+					c := a.concurrent(round*workers + w)
+					it := item(t, c.item)
+					go func() {
+						defer func() { done <- struct{}{} }()
+						<-start
+						updated, additional, _, _, err := action.Execute(it, testBackup())
+						if err != nil {
+							errs <- err
+							return
+						}
+						got, _ := json.Marshal(updated.UnstructuredContent())
+						if canonical(t, string(got)) != canonical(t, c.wantItem) || !reflect.DeepEqual(additional, c.wantAdditionalItems) {
+							errs <- fmt.Errorf("answer does not match its request: additional items %v, want %v", additional, c.wantAdditionalItems)
+						}
+					}()
+				}
+				close(start)
+				for w := 0; w < workers; w++ {
+					<-done
+				}
+			}
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			for _, r := range e.log.snapshot() {
+				if r.Message == "Plugin process exited - restarting." {
+					t.Errorf("the plugin process exited under concurrent calls")
+				}
+			}
+		})
+	}
+}
+
 // childPID finds the one running child of this test process executing `path`.
 func childPID(t *testing.T, path string) int {
 	t.Helper()
