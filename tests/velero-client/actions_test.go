@@ -270,6 +270,11 @@ var backupActions = []backupAction{
 				backup: func() *velerov1.Backup { b := testBackup(); b.Spec.SnapshotVolumes = boolPtr(false); return b }(),
 			},
 			{name: "finalize pass: skipped, no API call", item: persistentVolumeClaim, backup: finalizingBackup()},
+			{
+				name:    "no cluster: the PV lookup fails with the client's error",
+				item:    persistentVolumeClaim,
+				wantErr: "failed to get PV pv-1 for PVC app/data: cannot configure the Kubernetes client",
+			},
 		},
 		progress: emptyIDRefused,
 		cancel:   emptyIDRefused,
@@ -277,6 +282,13 @@ var backupActions = []backupAction{
 	{
 		name:      "velero.io/csi-volumesnapshot-backupper",
 		appliesTo: selector("volumesnapshots.snapshot.storage.k8s.io"),
+		execute: []backupCase{
+			{
+				name:    "no cluster: reading the bound content fails with the client's error",
+				item:    volumeSnapshot(""),
+				wantErr: "error getting volume snapshot content from API: cannot configure the Kubernetes client",
+			},
+		},
 		progress: []operationCase{
 			{operationID: "", wantErr: "operation ID  is invalid"},
 			{operationID: "app/vs", wantErr: "operation ID app/vs is invalid"},
@@ -356,9 +368,16 @@ var restoreActions = []restoreAction{
 	{
 		name:      "velero.io/csi-pvc-restorer",
 		appliesTo: selector("persistentvolumeclaims"),
-		progress:  emptyIDRefused,
-		cancel:    emptyIDRefused,
-		ready:     []readyCase{{items: nil, want: true}},
+		execute: []restoreCase{
+			{
+				name:    "no cluster: reading the Backup fails with the client's error",
+				item:    persistentVolumeClaim,
+				wantErr: "fail to get backup for restore: cannot configure the Kubernetes client",
+			},
+		},
+		progress: emptyIDRefused,
+		cancel:   emptyIDRefused,
+		ready:    []readyCase{{items: nil, want: true}},
 	},
 	{
 		name:      "velero.io/csi-volumesnapshot-restorer",

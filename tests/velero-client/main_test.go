@@ -51,6 +51,9 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	os.Setenv("TMPDIR", tmp)
+	// No cluster: actions that need the API must fail cleanly with the client's error.
+	os.Setenv("KUBECONFIG", filepath.Join(tmp, "no-such-kubeconfig"))
+	os.Unsetenv("KUBERNETES_SERVICE_HOST")
 	code := m.Run()
 	os.RemoveAll(tmp)
 	os.Exit(code)
