@@ -13,10 +13,9 @@ use crate::error::ActionError;
 #[derive(Debug, Clone)]
 pub struct Item {
     raw: String,
-    object: Map<String, Value>,
+    /// Always a JSON object.
+    object: Value,
     modified: bool,
-    /// The object as a `Value`, built on first use by [`Item::pointer`] and [`Item::value`].
-    view: std::sync::OnceLock<Value>,
 }
 
 impl Item {
@@ -35,9 +34,8 @@ impl Item {
         }
         Ok(Self {
             raw: json.to_owned(),
-            object,
+            object: Value::Object(object),
             modified: false,
-            view: std::sync::OnceLock::new(),
         })
     }
 
@@ -67,10 +65,9 @@ impl Item {
 
     /// Inserts or overwrites an annotation, creating `metadata.annotations` if absent.
     pub fn set_annotation(&mut self, key: &str, value: &str) {
-        let metadata = child_object(&mut self.object, "metadata");
+        let metadata = child_object(self.root(), "metadata");
         let annotations = child_object(metadata, "annotations");
         annotations.insert(key.to_owned(), Value::String(value.to_owned()));
-        self.touch();
     }
 
     /// `metadata.uid`, or an empty string.
@@ -80,13 +77,12 @@ impl Item {
 
     /// The value at a JSON pointer (RFC 6901), e.g. `/spec/volumeName`.
     pub fn pointer(&self, pointer: &str) -> Option<&Value> {
-        self.value().pointer(pointer)
+        self.object.pointer(pointer)
     }
 
     /// The whole object, read-only.
     pub fn value(&self) -> &Value {
-        // The object is kept as a map; a transparent view avoids cloning.
-        self.view.get_or_init(|| Value::Object(self.object.clone()))
+        &self.object
     }
 
     /// The value of a label, if present.
@@ -100,20 +96,18 @@ impl Item {
 
     /// Inserts or overwrites a label with the normalised value N(`value`) (spec §3.2).
     pub fn set_label(&mut self, key: &str, value: &str) {
-        let metadata = child_object(&mut self.object, "metadata");
+        let metadata = child_object(self.root(), "metadata");
         let labels = child_object(metadata, "labels");
         labels.insert(
             key.to_owned(),
             Value::String(crate::labels::normalize(value)),
         );
-        self.touch();
     }
 
     /// Removes an annotation; creates an empty annotation map when there was none.
     pub fn remove_annotation(&mut self, key: &str) {
-        let metadata = child_object(&mut self.object, "metadata");
+        let metadata = child_object(self.root(), "metadata");
         child_object(metadata, "annotations").remove(key);
-        self.touch();
     }
 
     /// Sets the value at `path` (object keys from the root), creating objects on the way.
@@ -121,12 +115,11 @@ impl Item {
         let Some((last, parents)) = path.split_last() else {
             return;
         };
-        let mut map = &mut self.object;
+        let mut map = self.root();
         for key in parents {
             map = child_object(map, key);
         }
         map.insert((*last).to_owned(), value);
-        self.touch();
     }
 
     /// Removes the value at `path`, if present.
@@ -134,27 +127,30 @@ impl Item {
         let Some((last, parents)) = path.split_last() else {
             return;
         };
-        let mut map = &mut self.object;
+        let mut value = &mut self.object;
         for key in parents {
-            match map.get_mut(*key) {
-                Some(Value::Object(child)) => map = child,
+            match value.get_mut(*key) {
+                Some(child) if child.is_object() => value = child,
                 _ => return,
             }
         }
-        if map.remove(*last).is_some() {
-            self.touch();
+        if let Some(map) = value.as_object_mut()
+            && map.remove(*last).is_some()
+        {
+            self.modified = true;
         }
     }
 
-    fn touch(&mut self) {
+    /// The top-level object, for an edit: the item counts as modified from now on.
+    fn root(&mut self) -> &mut Map<String, Value> {
         self.modified = true;
-        self.view = std::sync::OnceLock::new();
+        object_in(&mut self.object)
     }
 
     /// The item as JSON: the original text if nothing changed, else the edited object.
     pub fn into_json(self) -> String {
         if self.modified {
-            Value::Object(self.object).to_string()
+            self.object.to_string()
         } else {
             self.raw
         }
@@ -190,9 +186,11 @@ pub fn parse_object(field: &str, json: &str) -> Result<Map<String, Value>, Actio
 
 /// The object under `key`, replacing an absent or non-object value with an empty object.
 fn child_object<'a>(parent: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
-    let slot = parent
-        .entry(key)
-        .or_insert_with(|| Value::Object(Map::new()));
+    object_in(parent.entry(key).or_insert(Value::Null))
+}
+
+/// The object in `slot`, replacing any other value with an empty object.
+fn object_in(slot: &mut Value) -> &mut Map<String, Value> {
     if !slot.is_object() {
         *slot = Value::Object(Map::new());
     }

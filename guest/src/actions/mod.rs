@@ -285,6 +285,16 @@ pub fn progress_without_operations(operation_id: &str) -> Result<OperationProgre
     Ok(crate::datamover::no_progress())
 }
 
+/// An object reference for Velero (additional and post-operation items).
+pub fn identifier(group: &str, resource: &str, namespace: &str, name: &str) -> ResourceIdentifier {
+    ResourceIdentifier {
+        group: group.to_owned(),
+        resource: resource.to_owned(),
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+    }
+}
+
 /// The result of a restore action that starts no operation and asks Velero not to wait.
 pub fn restore_output(
     item: String,

@@ -7,9 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::BackupItemAction;
+use super::{BackupItemAction, identifier};
 use crate::bindings::exports::velero::csi::actions::{BackupOutput, OperationProgress};
-use crate::bindings::velero::csi::types::ResourceIdentifier;
 use crate::datamover::upload::{self, UploadSource};
 use crate::datamover::{no_progress, progress_of};
 use crate::error::ActionError;
@@ -112,15 +111,6 @@ fn new_volume_snapshot(item: &Item, backup: &Backup, class: &str) -> Value {
             "volumeSnapshotClassName": class,
         },
     })
-}
-
-fn identifier(group: &str, resource: &str, namespace: &str, name: &str) -> ResourceIdentifier {
-    ResourceIdentifier {
-        group: group.to_owned(),
-        resource: resource.to_owned(),
-        namespace: namespace.to_owned(),
-        name: name.to_owned(),
-    }
 }
 
 impl BackupItemAction for PvcBackup {

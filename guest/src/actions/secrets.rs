@@ -12,10 +12,5 @@ pub fn referenced_secret(
 ) -> Option<ResourceIdentifier> {
     let name = item.annotation(name_key)?;
     let namespace = item.annotation(namespace_key)?;
-    Some(ResourceIdentifier {
-        group: String::new(),
-        resource: "secrets".to_owned(),
-        namespace: namespace.to_owned(),
-        name: name.to_owned(),
-    })
+    Some(super::identifier("", "secrets", namespace, name))
 }

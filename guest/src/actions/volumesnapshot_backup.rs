@@ -23,9 +23,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::BackupItemAction;
+use super::{BackupItemAction, identifier};
 use crate::bindings::exports::velero::csi::actions::{BackupOutput, OperationProgress};
-use crate::bindings::velero::csi::types::ResourceIdentifier;
 use crate::datamover::no_progress;
 use crate::error::ActionError;
 use crate::finalize;
@@ -47,15 +46,6 @@ const SNAPSHOT_GROUP: &str = "snapshot.storage.k8s.io";
 
 /// The VolumeSnapshot backup action.
 pub struct VolumeSnapshotBackup;
-
-fn snapshot_resource(resource: &str, namespace: &str, name: &str) -> ResourceIdentifier {
-    ResourceIdentifier {
-        group: SNAPSHOT_GROUP.to_owned(),
-        resource: resource.to_owned(),
-        namespace: namespace.to_owned(),
-        name: name.to_owned(),
-    }
-}
 
 /// Whether `status.boundVolumeSnapshotContentName` is set and not empty.
 fn has_bound_content(snapshot: &Item) -> bool {
@@ -84,9 +74,12 @@ impl BackupItemAction for VolumeSnapshotBackup {
             .and_then(Value::as_str)
             .filter(|c| !c.is_empty())
         {
-            Some(class) => {
-                additional_items.push(snapshot_resource("volumesnapshotclasses", "", class))
-            }
+            Some(class) => additional_items.push(identifier(
+                SNAPSHOT_GROUP,
+                "volumesnapshotclasses",
+                "",
+                class,
+            )),
             None => host.log(
                 Level::Info,
                 &format!(
@@ -161,7 +154,8 @@ impl BackupItemAction for VolumeSnapshotBackup {
         let mut annotations = Map::new();
         if let Some(content) = &content {
             let content_name = crate::json::name(content);
-            additional_items.push(snapshot_resource(
+            additional_items.push(identifier(
+                SNAPSHOT_GROUP,
                 "volumesnapshotcontents",
                 "",
                 content_name,
@@ -247,7 +241,12 @@ impl BackupItemAction for VolumeSnapshotBackup {
         let (operation_id, post_operation_items) = if created_by_backup {
             (
                 format!("{namespace}/{name}/{}", format_rfc3339(&host.now())),
-                vec![snapshot_resource("volumesnapshots", &namespace, &name)],
+                vec![identifier(
+                    SNAPSHOT_GROUP,
+                    "volumesnapshots",
+                    &namespace,
+                    &name,
+                )],
             )
         } else {
             (String::new(), Vec::new())
@@ -335,6 +334,7 @@ impl BackupItemAction for VolumeSnapshotBackup {
 
 #[cfg(test)]
 mod tests {
+    use crate::bindings::velero::csi::types::ResourceIdentifier;
     use std::sync::Arc;
     use std::time::Duration;
 

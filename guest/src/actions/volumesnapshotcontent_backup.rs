@@ -7,10 +7,9 @@
 
 use serde_json::Value;
 
-use super::BackupItemAction;
 use super::secrets::referenced_secret;
+use super::{BackupItemAction, identifier};
 use crate::bindings::exports::velero::csi::actions::{BackupOutput, OperationProgress};
-use crate::bindings::velero::csi::types::ResourceIdentifier;
 use crate::datamover::no_progress;
 use crate::error::ActionError;
 use crate::host::{Host, Level};
@@ -74,12 +73,12 @@ impl BackupItemAction for VolumeSnapshotContentBackup {
         let (operation_id, post_operation_items) = if labelled_for_backup {
             (
                 format!("{name}/{}", format_rfc3339(&host.now())),
-                vec![ResourceIdentifier {
-                    group: "snapshot.storage.k8s.io".to_owned(),
-                    resource: "volumesnapshotcontents".to_owned(),
-                    namespace: String::new(),
-                    name,
-                }],
+                vec![identifier(
+                    "snapshot.storage.k8s.io",
+                    "volumesnapshotcontents",
+                    "",
+                    &name,
+                )],
             )
         } else {
             (String::new(), Vec::new())
@@ -180,6 +179,7 @@ fn error_without_message(name: &str, error: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::bindings::velero::csi::types::ResourceIdentifier;
     use std::sync::Arc;
 
     use serde_json::json;
