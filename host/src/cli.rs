@@ -18,6 +18,22 @@ pub struct Args {
     pub log_level: Level,
 }
 
+/// What an operator asks for when running the binary by hand (Velero always sets the magic
+/// cookie and is then served whatever the arguments say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorCommand {
+    /// Run the main job end to end on the embedded simulated cluster.
+    Demo,
+}
+
+/// The operator command named by the first argument, if any.
+pub fn operator_command(args: &[OsString]) -> Option<OperatorCommand> {
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("demo") => Some(OperatorCommand::Demo),
+        _ => None,
+    }
+}
+
 /// Parses an argument vector, `argv[0]` included.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Args {
     let mut args = args.into_iter().map(|a| a.to_string_lossy().into_owned());
@@ -73,6 +89,17 @@ mod tests {
             "x",
         ]);
         assert_eq!(args.log_level, Level::Debug);
+    }
+
+    #[test]
+    fn operator_commands_are_the_first_argument() {
+        let args = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            operator_command(&args(&["p", "demo"])),
+            Some(OperatorCommand::Demo)
+        );
+        assert_eq!(operator_command(&args(&["p", "--log-level", "demo"])), None);
+        assert_eq!(operator_command(&args(&["p"])), None);
     }
 
     #[test]

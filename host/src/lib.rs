@@ -5,10 +5,11 @@
 //! CSI actions component ([`wasm`]), which runs sandboxed and reaches the cluster only
 //! through the capability-checked `kube` import, served by [`kubeapi`]. Logs go to stderr as hclog JSON
 //! ([`logging`]). [`client`] drives the binary the way Velero does, for tests, benchmarks
-//! and tools.
+//! and tools; [`demo`] runs the main job end to end on the embedded simulated cluster.
 
 pub mod cli;
 pub mod client;
+pub mod demo;
 pub mod goplugin;
 pub mod kubeapi;
 pub mod logging;

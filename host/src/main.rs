@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use velero_plugin_for_csi::cli;
+use velero_plugin_for_csi::cli::{self, OperatorCommand};
 use velero_plugin_for_csi::goplugin::{handshake, serve};
 use velero_plugin_for_csi::kubeapi::KubeApi;
 use velero_plugin_for_csi::logging::{Level, LogSink, StderrLogger};
@@ -11,12 +11,18 @@ use velero_plugin_for_csi::velero::Plugins;
 use velero_plugin_for_csi::wasm::{HostServices, SystemClock};
 
 fn main() -> ExitCode {
-    let args = cli::parse(std::env::args_os());
+    let argv: Vec<_> = std::env::args_os().collect();
     let cookie = std::env::var(handshake::MAGIC_COOKIE_KEY).ok();
     if !handshake::cookie_matches(cookie.as_deref()) {
-        eprintln!("{}", handshake::NOT_A_PLUGIN_NOTICE);
-        return ExitCode::FAILURE;
+        return match cli::operator_command(&argv) {
+            Some(OperatorCommand::Demo) => demo(),
+            None => {
+                eprintln!("{}", handshake::NOT_A_PLUGIN_NOTICE);
+                ExitCode::FAILURE
+            }
+        };
     }
+    let args = cli::parse(argv);
 
     let logger: Arc<dyn LogSink> = Arc::new(StderrLogger::new(args.log_level));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -45,6 +51,30 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             logger.emit(Level::Error, "main", &error.to_string());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `demo`: the main job end to end on the embedded cluster, this binary as the plugin.
+fn demo() -> ExitCode {
+    let outcome = std::env::current_exe()
+        .map_err(|e| format!("cannot find this program's path: {e}"))
+        .and_then(|program| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))
+                .and_then(|runtime| {
+                    runtime
+                        .block_on(velero_plugin_for_csi::demo::run(program))
+                        .map_err(|e| e.to_string())
+                })
+        });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("demo failed: {error}");
             ExitCode::FAILURE
         }
     }

@@ -8,7 +8,11 @@
 //!   delays, with error injection) and a provisioner for claims restored from a snapshot.
 //! * Time is virtual: waits advance the clock to the next controller event, so a wait of
 //!   ten minutes takes no time in a test and every run is the same.
+//! * [`apiserver`] (feature `apiserver`): the cluster served over HTTP as a Kubernetes API
+//!   server, for real Kubernetes clients.
 
+#[cfg(feature = "apiserver")]
+pub mod apiserver;
 mod clock;
 pub mod controllers;
 mod resources;

@@ -109,6 +109,8 @@ pub(crate) struct State {
     /// Handles of storage snapshots the driver deleted.
     pub(crate) deleted_snapshots: Vec<String>,
     pub(crate) next_handle: u64,
+    /// Objects deleted through the API (cascades included), with the revision of the delete.
+    tombstones: Vec<(u64, Gvr, Value)>,
 }
 
 /// The simulated cluster. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -148,6 +150,7 @@ impl Cluster {
                 storage_snapshots: BTreeMap::new(),
                 deleted_snapshots: Vec::new(),
                 next_handle: 1,
+                tombstones: Vec::new(),
             }),
             changed: Condvar::new(),
         }
@@ -158,9 +161,77 @@ impl Cluster {
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let before = state.next_resource_version;
         let now = state.clock.now();
         controllers::run_due(&mut state, now);
+        if state.next_resource_version != before {
+            self.changed.notify_all();
+        }
         state
+    }
+
+    /// The store's revision: the newest resourceVersion handed out (every write, deletions
+    /// included, moves it on).
+    pub fn revision(&self) -> u64 {
+        self.lock().next_resource_version
+    }
+
+    /// Blocks until the revision moves past `seen` or `timeout` (real time) passes, and
+    /// returns the revision then. Controller events fall due meanwhile; on virtual time the
+    /// clock jumps to the next one instead of waiting for it.
+    pub fn wait_for_change(&self, seen: u64, timeout: Duration) -> u64 {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut state = self.lock();
+        loop {
+            if state.next_resource_version > seen {
+                return state.next_resource_version;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return state.next_resource_version;
+            }
+            let next = controllers::next_due(&state);
+            let wait = match next {
+                Some(next) if state.clock.is_virtual() => {
+                    controllers::run_due(&mut state, next);
+                    state.clock.set(next);
+                    continue;
+                }
+                Some(next) => next
+                    .saturating_sub(state.clock.now())
+                    .clamp(Duration::from_millis(1), left),
+                None => left,
+            };
+            state = self
+                .changed
+                .wait_timeout(state, wait)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+            let now = state.clock.now();
+            controllers::run_due(&mut state, now);
+        }
+    }
+
+    /// The last state of the objects of `gvr` deleted after revision `since`.
+    pub fn deleted_since(&self, gvr: &Gvr, since: u64) -> Vec<Value> {
+        self.lock()
+            .tombstones
+            .iter()
+            .filter(|(revision, g, _)| *revision > since && g == gvr)
+            .map(|(.., object)| object.clone())
+            .collect()
+    }
+
+    /// Records the start of a watch (a `wait-until` served over the API), subject to
+    /// injected faults like any other call.
+    pub fn watch_started(
+        &self,
+        gvr: &Gvr,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<(), SimError> {
+        self.lock()
+            .record(Verb::Watch, gvr, namespace, name, None, None)
     }
 
     /// Adds objects as they are, without controllers reacting and without a call record
@@ -366,8 +437,17 @@ impl Cluster {
             namespace.unwrap_or_default().to_owned(),
             name.to_owned(),
         );
+        let before = state.objects.clone();
         if let Some(object) = state.objects.remove(&key) {
             controllers::on_delete(&mut state, &key, &object);
+        }
+        let revision: u64 = state.bump_resource_version().parse().unwrap_or_default();
+        let gone: Vec<_> = before
+            .into_iter()
+            .filter(|(key, _)| !state.objects.contains_key(key))
+            .collect();
+        for ((gvr, ..), object) in gone {
+            state.tombstones.push((revision, gvr, object));
         }
         self.changed.notify_all();
         Ok(())
