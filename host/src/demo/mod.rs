@@ -316,7 +316,7 @@ async fn restore(core: &mut Core, report: &mut Report, snapshot: &str) -> Result
         "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}
     }))?;
     let vs = core
-        .from_tarball("VolumeSnapshot", NAMESPACE, snapshot)
+        .backed_up("VolumeSnapshot", NAMESPACE, snapshot)
         .cloned()
         .ok_or_else(|| DemoError::Unexpected("the backup holds no VolumeSnapshot".into()))?;
     let content_name = str_at(&vs, "/status/boundVolumeSnapshotContentName").to_owned();
@@ -350,7 +350,7 @@ async fn restore(core: &mut Core, report: &mut Report, snapshot: &str) -> Result
     let session = core.start_plugin().await?;
     for (action, kind, namespace, name) in items {
         let from_backup = core
-            .from_tarball(kind, namespace, name)
+            .backed_up(kind, namespace, name)
             .cloned()
             .ok_or_else(|| DemoError::Unexpected(format!("the backup holds no {kind} {name}")))?;
         let what = if namespace.is_empty() {
@@ -439,12 +439,12 @@ async fn delete_backup(
     report.step(&format!("Delete backup {BACKUP}"));
     let backup = backup_object(BACKUP, BACKUP_UID, NAMESPACE, "Completed");
     let vs = core
-        .from_tarball("VolumeSnapshot", NAMESPACE, snapshot)
+        .backed_up("VolumeSnapshot", NAMESPACE, snapshot)
         .cloned()
         .ok_or_else(|| DemoError::Unexpected("the backup holds no VolumeSnapshot".into()))?;
     let content_name = str_at(&vs, "/status/boundVolumeSnapshotContentName").to_owned();
     let content = core
-        .from_tarball("VolumeSnapshotContent", "", &content_name)
+        .backed_up("VolumeSnapshotContent", "", &content_name)
         .cloned()
         .ok_or_else(|| DemoError::Unexpected("the backup holds no VolumeSnapshotContent".into()))?;
     let before = core.cluster.storage_snapshots();

@@ -115,7 +115,7 @@ impl Core {
     }
 
     /// The backup's copy of an object.
-    pub fn from_tarball(&self, kind: &str, namespace: &str, name: &str) -> Option<&Value> {
+    pub fn backed_up(&self, kind: &str, namespace: &str, name: &str) -> Option<&Value> {
         self.tarball
             .get(&(kind.to_owned(), namespace.to_owned(), name.to_owned()))
     }
