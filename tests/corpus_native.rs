@@ -9,7 +9,7 @@ use csi_guest::bindings::exports::velero::csi::actions::{OperationProgress, Rest
 use csi_guest::bindings::velero::csi::types::ResourceIdentifier;
 use csi_guest::dispatch;
 use csi_guest::sim_host::SimHost;
-use scenarios::{CallKind, Identifier, Outcome, Progress, Scenario};
+use scenarios::{CallKind, Identifier, Outcome, Progress, Request};
 use sim_cluster::Cluster;
 
 fn ids(ids: Vec<ResourceIdentifier>) -> Vec<Identifier> {
@@ -37,7 +37,7 @@ fn progress(p: OperationProgress) -> Progress {
     }
 }
 
-fn drive(scenario: &Scenario, cluster: Arc<Cluster>) -> Result<Outcome, String> {
+fn drive(scenario: &Request, cluster: Arc<Cluster>) -> Result<Outcome, String> {
     let host = SimHost::new(cluster);
     let input = &scenario.input;
     let action = scenario.action.as_str();

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use scenarios::{CallKind, Identifier, Outcome, Progress, Scenario};
+use scenarios::{CallKind, Identifier, Outcome, Progress, Request};
 use sim_cluster::{Cluster as SimCluster, Gvr, SimError};
 use velero_plugin_for_csi::logging::{LogSink, Record};
 use velero_plugin_for_csi::wasm::bindings::{
@@ -172,7 +172,7 @@ fn progress(p: OperationProgress) -> Progress {
     }
 }
 
-async fn drive(scenario: &Scenario, cluster: Arc<SimCluster>) -> Result<Outcome, String> {
+async fn drive(scenario: &Request, cluster: Arc<SimCluster>) -> Result<Outcome, String> {
     let services = HostServices {
         cluster: Arc::new(Simulated(cluster)),
         logger: Arc::new(Discard),

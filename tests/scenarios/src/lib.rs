@@ -64,18 +64,37 @@ pub struct Input {
     pub additional_items: Vec<Identifier>,
 }
 
-/// A scenario file.
+/// One call to an action, inputs resolved: what a runner executes.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub action: String,
+    pub call: CallKind,
+    pub input: Input,
+}
+
+/// One step of a scenario: what Velero core (or the user) does to the cluster first, then
+/// at most one action call, then the expectations.
+#[derive(Debug, Clone)]
+struct Step {
+    title: String,
+    id: Option<String>,
+    core: Value,
+    /// `None` for a step that only acts on the cluster.
+    call: Option<(String, CallKind)>,
+    /// The `input` object; `$cluster` and `$step` references are resolved when the step runs.
+    input: Value,
+    expect: Value,
+}
+
+/// A scenario file: one call, or `steps` sharing one cluster.
 #[derive(Debug, Clone)]
 pub struct Scenario {
     /// Path below `corpus/`, used as the test name.
     pub name: String,
-    pub action: String,
-    pub call: CallKind,
-    pub input: Input,
+    steps: Vec<Step>,
     objects: Vec<Value>,
     plan: Option<SnapshotPlan>,
     faults: Vec<Fault>,
-    expect: Value,
 }
 
 /// Progress as a runner reports it; times as RFC 3339 UTC strings.
@@ -148,34 +167,13 @@ fn read_json(path: &Path) -> Result<Value, String> {
 }
 
 fn parse_scenario(name: String, file: &Value, fixtures: &Value) -> Result<Scenario, String> {
-    let text = |v: Option<&Value>| {
-        v.map(|v| resolve(v, fixtures).map(|v| v.to_string()))
-            .transpose()
-    };
-    let input = file.get("input").cloned().unwrap_or_default();
-    let call = match file.get("call").and_then(Value::as_str) {
-        Some("execute") => CallKind::Execute,
-        Some("progress") => CallKind::Progress,
-        Some("cancel") => CallKind::Cancel,
-        Some("ready") => CallKind::Ready,
-        other => return Err(format!("unknown call {other:?}")),
-    };
-    let item = text(input.get("item"))?.unwrap_or_default();
-    let owner = text(input.get("backup").or_else(|| input.get("restore")))?.unwrap_or_default();
-    let input = Input {
-        item_from_backup: text(input.get("itemFromBackup"))?.unwrap_or_else(|| item.clone()),
-        item,
-        owner,
-        operation_id: input
-            .get("operationId")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        additional_items: input
-            .get("additionalItems")
-            .and_then(Value::as_array)
-            .map(|ids| ids.iter().map(Identifier::from_json).collect())
-            .unwrap_or_default(),
+    let steps = match file.get("steps").and_then(Value::as_array) {
+        Some(steps) => steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| parse_step(step, fixtures).map_err(|e| format!("step {}: {e}", i + 1)))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => vec![parse_step(file, fixtures)?],
     };
     let cluster = file.get("cluster").cloned().unwrap_or_default();
     let objects = cluster
@@ -198,18 +196,230 @@ fn parse_scenario(name: String, file: &Value, fixtures: &Value) -> Result<Scenar
         .unwrap_or_default();
     Ok(Scenario {
         name,
-        action: file
-            .get("action")
-            .and_then(Value::as_str)
-            .ok_or("no action")?
-            .to_owned(),
-        call,
-        input,
+        steps,
         objects,
         plan,
         faults,
-        expect: resolve(file.get("expect").unwrap_or(&Value::Null), fixtures)?,
     })
+}
+
+fn parse_step(step: &Value, fixtures: &Value) -> Result<Step, String> {
+    let call = match step.get("action").and_then(Value::as_str) {
+        None => None,
+        Some(action) => Some((
+            action.to_owned(),
+            match step.get("call").and_then(Value::as_str) {
+                Some("execute") => CallKind::Execute,
+                Some("progress") => CallKind::Progress,
+                Some("cancel") => CallKind::Cancel,
+                Some("ready") => CallKind::Ready,
+                other => return Err(format!("unknown call {other:?}")),
+            },
+        )),
+    };
+    let string = |key: &str| step.get(key).and_then(Value::as_str).map(str::to_owned);
+    Ok(Step {
+        title: string("title").unwrap_or_default(),
+        id: string("id"),
+        core: resolve(step.get("core").unwrap_or(&Value::Null), fixtures)?,
+        call,
+        input: resolve(step.get("input").unwrap_or(&Value::Null), fixtures)?,
+        expect: resolve(step.get("expect").unwrap_or(&Value::Null), fixtures)?,
+    })
+}
+
+/// Builds a step's inputs: `{"$cluster": {resource, namespace, name}}` is the object as the
+/// cluster holds it now, `{"$step": id}` the item that step returned (or core fetched);
+/// either may carry `"$reset": true` (Velero's reset before restore) and a `"$patch"`.
+fn request(
+    action: &str,
+    call: CallKind,
+    input: &Value,
+    cluster: &Cluster,
+    returned: &std::collections::BTreeMap<String, Value>,
+) -> Result<Request, String> {
+    let input = references(input, cluster, returned)?;
+    let text = |v: Option<&Value>| v.map(Value::to_string);
+    let item = text(input.get("item")).unwrap_or_default();
+    Ok(Request {
+        action: action.to_owned(),
+        call,
+        input: Input {
+            item_from_backup: text(input.get("itemFromBackup")).unwrap_or_else(|| item.clone()),
+            item,
+            owner: text(input.get("backup").or_else(|| input.get("restore"))).unwrap_or_default(),
+            operation_id: input
+                .get("operationId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            additional_items: input
+                .get("additionalItems")
+                .and_then(Value::as_array)
+                .map(|ids| ids.iter().map(Identifier::from_json).collect())
+                .unwrap_or_default(),
+        },
+    })
+}
+
+fn references(
+    value: &Value,
+    cluster: &Cluster,
+    returned: &std::collections::BTreeMap<String, Value>,
+) -> Result<Value, String> {
+    let patched = |mut object: Value, map: &Map<String, Value>| {
+        if map.get("$reset") == Some(&Value::Bool(true)) {
+            object = reset_for_restore(&object);
+        }
+        if let Some(patch) = map.get("$patch") {
+            sim_cluster::store::merge(&mut object, patch);
+        }
+        object
+    };
+    Ok(match value {
+        Value::Object(map) if map.contains_key("$cluster") => {
+            let (gvr, namespace, name) = object_ref(&map["$cluster"])?;
+            let object = cluster
+                .objects(&gvr)
+                .into_iter()
+                .find(|o| is(o, &namespace, &name))
+                .ok_or_else(|| format!("$cluster: no {} {namespace}/{name}", gvr.resource))?;
+            patched(object, map)
+        }
+        Value::Object(map) if map.contains_key("$step") => {
+            let id = map["$step"].as_str().unwrap_or_default();
+            let item = returned
+                .get(id)
+                .cloned()
+                .ok_or_else(|| format!("$step: step {id:?} returned no item"))?;
+            patched(item, map)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), references(v, cluster, returned)?)))
+                .collect::<Result<Map<_, _>, String>>()?,
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| references(v, cluster, returned))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// `{resource, namespace, name}` → the resource and the object's namespace and name.
+fn object_ref(value: &Value) -> Result<(sim_cluster::Gvr, String, String), String> {
+    let field = |k: &str| {
+        value
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let resource = field("resource");
+    let gvr = sim_cluster::gvr_of_resource(&resource)
+        .ok_or_else(|| format!("unknown resource {resource}"))?;
+    Ok((gvr, field("namespace"), field("name")))
+}
+
+fn is(object: &Value, namespace: &str, name: &str) -> bool {
+    object.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+        && object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            == namespace
+}
+
+/// Velero's reset of an item before it is restored: identity, labels and annotations stay;
+/// server-set metadata and the status go.
+fn reset_for_restore(object: &Value) -> Value {
+    let mut object = object.clone();
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata
+            .retain(|k, _| matches!(k.as_str(), "name" | "namespace" | "labels" | "annotations"));
+    }
+    if let Some(fields) = object.as_object_mut() {
+        fields.remove("status");
+    }
+    object
+}
+
+/// What core (or another controller) does before a step's call, in this order: fetch
+/// objects into the backup (`{id, resource, namespace, name}`, then `$step` references);
+/// merge-patch objects (`{resource, namespace, name, patch}`); delete objects; create
+/// restored objects (after Velero's reset; one that exists is left as is); let time pass.
+fn apply_core(
+    core: &Value,
+    cluster: &Cluster,
+    returned: &mut std::collections::BTreeMap<String, Value>,
+) -> Result<(), String> {
+    let entries = |key: &str| {
+        core.get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    for target in entries("fetch") {
+        let (gvr, namespace, name) = object_ref(&target)?;
+        let object = cluster
+            .objects(&gvr)
+            .into_iter()
+            .find(|o| is(o, &namespace, &name))
+            .ok_or_else(|| format!("core fetch: no {} {namespace}/{name}", gvr.resource))?;
+        let id = target.get("id").and_then(Value::as_str).unwrap_or_default();
+        returned.insert(id.to_owned(), object);
+    }
+    for target in entries("patch") {
+        let (gvr, namespace, name) = object_ref(&target)?;
+        let namespace = Some(namespace.as_str()).filter(|n| !n.is_empty());
+        cluster
+            .merge_patch(
+                &gvr,
+                namespace,
+                &name,
+                target.get("patch").unwrap_or(&Value::Null),
+            )
+            .map_err(|e| format!("core patch of {name}: {e}"))?;
+    }
+    for target in core
+        .get("delete")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let (gvr, namespace, name) = object_ref(target)?;
+        let namespace = Some(namespace.as_str()).filter(|n| !n.is_empty());
+        cluster
+            .delete(&gvr, namespace, &name)
+            .map_err(|e| format!("core delete of {name}: {e}"))?;
+    }
+    for object in core
+        .get("restore")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let object = reset_for_restore(&references(object, cluster, returned)?);
+        let kind = object
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let gvr = sim_cluster::gvr_of_kind(kind).ok_or_else(|| format!("unknown kind {kind}"))?;
+        let namespace = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str);
+        match cluster.create(&gvr, namespace, object.clone()) {
+            Ok(_) | Err(SimError::AlreadyExists(_)) => {}
+            Err(error) => return Err(format!("core restore of a {kind}: {error}")),
+        }
+    }
+    if let Some(seconds) = core.get("advanceSeconds").and_then(Value::as_f64) {
+        cluster.advance(Duration::from_secs_f64(seconds));
+    }
+    Ok(())
 }
 
 /// Replaces every `{"$fixture": name, "$patch": patch}` with the named fixture, patched.
@@ -345,113 +555,163 @@ impl Scenario {
         cluster
     }
 
-    /// Checks a call's result against the expectations.
-    pub fn check(&self, result: Result<Outcome, String>, cluster: &Cluster) -> Result<(), String> {
-        let expect = &self.expect;
-        let mut problems = Vec::new();
-        match (&result, expect.get("error")) {
-            (Ok(_), Some(expected)) => {
-                problems.push(format!("expected an error {expected}, the call succeeded"))
+    /// Runs every step against a fresh cluster, `driver` making the calls; the problems of
+    /// every failing step, named by their titles.
+    pub fn play(&self, driver: &Driver) -> Result<(), String> {
+        let cluster = self.cluster();
+        let mut returned = std::collections::BTreeMap::new();
+        for (index, step) in self.steps.iter().enumerate() {
+            let name = if self.steps.len() == 1 {
+                String::new()
+            } else {
+                format!("step {} ({}): ", index + 1, step.title)
+            };
+            apply_core(&step.core, &cluster, &mut returned).map_err(|e| format!("{name}{e}"))?;
+            cluster.clear_calls();
+            let request = step
+                .call
+                .as_ref()
+                .map(|(action, call)| request(action, *call, &step.input, &cluster, &returned))
+                .transpose()
+                .map_err(|e| format!("{name}{e}"))?;
+            let result = request.as_ref().map(|r| driver(r, cluster.clone()));
+            if let (
+                Some(id),
+                Some(Ok(Outcome {
+                    item: Some(item), ..
+                })),
+            ) = (&step.id, &result)
+            {
+                let item = serde_json::from_str(item).map_err(|e| format!("{name}{e}"))?;
+                returned.insert(id.clone(), item);
             }
-            (Err(message), None) => problems.push(format!("unexpected error: {message}")),
-            (Err(message), Some(expected)) => {
-                let get = |k: &str| expected.get(k).and_then(Value::as_str);
-                let ok = get("equals").is_none_or(|e| message == e)
-                    && get("startsWith").is_none_or(|e| message.starts_with(e))
-                    && get("contains").is_none_or(|e| message.contains(e));
-                if !ok {
-                    problems.push(format!("error {message:?} does not match {expected}"));
-                }
-            }
-            (Ok(_), None) => {}
+            check(&step.expect, request.as_ref(), result, &cluster)
+                .map_err(|e| format!("{name}{e}"))?;
         }
-        if let Ok(outcome) = &result {
-            self.check_outcome(outcome, &mut problems);
-        }
-        check_calls(expect, &cluster.calls(), &mut problems);
-        check_cluster_after(expect, cluster, &mut problems);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("\n"))
-        }
+        Ok(())
     }
+}
 
-    fn check_outcome(&self, outcome: &Outcome, problems: &mut Vec<String>) {
-        let expect = &self.expect;
-        let returned = outcome
-            .item
-            .as_deref()
-            .map(|i| serde_json::from_str::<Value>(i).unwrap_or(Value::Null));
-        if expect.get("itemUnchanged") == Some(&json!(true))
-            && outcome.item.as_deref() != Some(self.input.item.as_str())
-        {
-            problems.push(format!("item changed: {:?}", outcome.item));
+/// Makes one call against the cluster.
+pub type Driver = dyn Fn(&Request, Arc<Cluster>) -> Result<Outcome, String> + Send + Sync;
+
+/// Checks a step's outcome (`None` for a step without a call) against its expectations.
+fn check(
+    expect: &Value,
+    request: Option<&Request>,
+    result: Option<Result<Outcome, String>>,
+    cluster: &Cluster,
+) -> Result<(), String> {
+    let mut problems = Vec::new();
+    match (&result, expect.get("error")) {
+        (Some(Ok(_)), Some(expected)) => {
+            problems.push(format!("expected an error {expected}, the call succeeded"))
         }
-        if let Some(expected) = expect.get("item")
-            && returned.as_ref() != Some(expected)
-        {
-            problems.push(format!("item {returned:?} is not {expected}"));
-        }
-        if let Some(expected) = expect.get("itemIncludes") {
-            match &returned {
-                Some(item) if includes(item, expected) => {}
-                _ => problems.push(format!("item {returned:?} does not include {expected}")),
+        (Some(Err(message)), None) => problems.push(format!("unexpected error: {message}")),
+        (Some(Err(message)), Some(expected)) => {
+            let get = |k: &str| expected.get(k).and_then(Value::as_str);
+            let ok = get("equals").is_none_or(|e| message == e)
+                && get("startsWith").is_none_or(|e| message.starts_with(e))
+                && get("contains").is_none_or(|e| message.contains(e));
+            if !ok {
+                problems.push(format!("error {message:?} does not match {expected}"));
             }
         }
-        for pointer in expect
-            .get("itemExcludes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let pointer = pointer.as_str().unwrap_or_default();
-            if returned.as_ref().and_then(|i| i.pointer(pointer)).is_some() {
-                problems.push(format!("item has {pointer}"));
-            }
-        }
-        let ids = |ids: &[Identifier]| Value::Array(ids.iter().map(Identifier::to_json).collect());
-        if let Some(expected) = expect.get("additionalItems") {
-            let actual = ids(&outcome.additional_items);
-            if &actual != expected {
-                problems.push(format!("additional items {actual} are not {expected}"));
-            }
-        }
-        if let Some(expected) = expect.get("postOperationItems") {
-            let actual = ids(&outcome.post_operation_items);
-            if &actual != expected {
-                problems.push(format!("post-operation items {actual} are not {expected}"));
-            }
-        }
-        if let Some(expected) = expect.get("operationId").and_then(Value::as_str)
-            && outcome.operation_id != expected
-        {
+        _ => {}
+    }
+    if let (Some(Ok(outcome)), Some(request)) = (&result, request) {
+        check_outcome(expect, &request.input, outcome, &mut problems);
+    }
+    check_calls(expect, &cluster.calls(), &mut problems);
+    check_cluster_after(expect, cluster, &mut problems);
+    if let Some(expected) = expect.get("deletedSnapshots") {
+        let actual = json!(cluster.deleted_snapshots());
+        if &actual != expected {
             problems.push(format!(
-                "operation ID {:?} is not {expected:?}",
-                outcome.operation_id
+                "deleted storage snapshots {actual} are not {expected}"
             ));
         }
-        if let Some(expected) = expect.get("skipRestore").and_then(Value::as_bool)
-            && outcome.skip_restore != expected
-        {
-            problems.push(format!("skipRestore is {}", outcome.skip_restore));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+fn check_outcome(expect: &Value, input: &Input, outcome: &Outcome, problems: &mut Vec<String>) {
+    let returned = outcome
+        .item
+        .as_deref()
+        .map(|i| serde_json::from_str::<Value>(i).unwrap_or(Value::Null));
+    if expect.get("itemUnchanged") == Some(&json!(true))
+        && outcome.item.as_deref() != Some(input.item.as_str())
+    {
+        problems.push(format!("item changed: {:?}", outcome.item));
+    }
+    if let Some(expected) = expect.get("item")
+        && returned.as_ref() != Some(expected)
+    {
+        problems.push(format!("item {returned:?} is not {expected}"));
+    }
+    if let Some(expected) = expect.get("itemIncludes") {
+        match &returned {
+            Some(item) if includes(item, expected) => {}
+            _ => problems.push(format!("item {returned:?} does not include {expected}")),
         }
-        if let Some(expected) = expect.get("ready").and_then(Value::as_bool)
-            && outcome.ready != Some(expected)
-        {
-            problems.push(format!("ready is {:?}", outcome.ready));
+    }
+    for pointer in expect
+        .get("itemExcludes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let pointer = pointer.as_str().unwrap_or_default();
+        if returned.as_ref().and_then(|i| i.pointer(pointer)).is_some() {
+            problems.push(format!("item has {pointer}"));
         }
-        if let Some(expected) = expect.get("progress") {
-            let actual = outcome.progress.as_ref().map(|p| {
-                json!({
-                    "completed": p.completed, "err": p.err, "nCompleted": p.n_completed, "nTotal": p.n_total,
-                    "operationUnits": p.operation_units, "description": p.description,
-                    "started": p.started, "updated": p.updated,
-                })
-            });
-            if !actual.as_ref().is_some_and(|a| includes(a, expected)) {
-                problems.push(format!("progress {actual:?} does not include {expected}"));
-            }
+    }
+    let ids = |ids: &[Identifier]| Value::Array(ids.iter().map(Identifier::to_json).collect());
+    if let Some(expected) = expect.get("additionalItems") {
+        let actual = ids(&outcome.additional_items);
+        if &actual != expected {
+            problems.push(format!("additional items {actual} are not {expected}"));
+        }
+    }
+    if let Some(expected) = expect.get("postOperationItems") {
+        let actual = ids(&outcome.post_operation_items);
+        if &actual != expected {
+            problems.push(format!("post-operation items {actual} are not {expected}"));
+        }
+    }
+    if let Some(expected) = expect.get("operationId").and_then(Value::as_str)
+        && outcome.operation_id != expected
+    {
+        problems.push(format!(
+            "operation ID {:?} is not {expected:?}",
+            outcome.operation_id
+        ));
+    }
+    if let Some(expected) = expect.get("skipRestore").and_then(Value::as_bool)
+        && outcome.skip_restore != expected
+    {
+        problems.push(format!("skipRestore is {}", outcome.skip_restore));
+    }
+    if let Some(expected) = expect.get("ready").and_then(Value::as_bool)
+        && outcome.ready != Some(expected)
+    {
+        problems.push(format!("ready is {:?}", outcome.ready));
+    }
+    if let Some(expected) = expect.get("progress") {
+        let actual = outcome.progress.as_ref().map(|p| {
+            json!({
+                "completed": p.completed, "err": p.err, "nCompleted": p.n_completed, "nTotal": p.n_total,
+                "operationUnits": p.operation_units, "description": p.description,
+                "started": p.started, "updated": p.updated,
+            })
+        });
+        if !actual.as_ref().is_some_and(|a| includes(a, expected)) {
+            problems.push(format!("progress {actual:?} does not include {expected}"));
         }
     }
 }
@@ -564,7 +824,7 @@ fn check_cluster_after(expect: &Value, cluster: &Cluster, problems: &mut Vec<Str
 
 /// Runs the whole corpus as one test per scenario, with `driver` making each call.
 pub fn run(
-    driver: impl Fn(&Scenario, Arc<Cluster>) -> Result<Outcome, String> + Send + Sync + 'static,
+    driver: impl Fn(&Request, Arc<Cluster>) -> Result<Outcome, String> + Send + Sync + 'static,
 ) -> ExitCode {
     let arguments = Arguments::from_args();
     let scenarios = match load_corpus() {
@@ -574,15 +834,13 @@ pub fn run(
             return ExitCode::FAILURE;
         }
     };
-    let driver = Arc::new(driver);
+    let driver: Arc<Driver> = Arc::new(driver);
     let trials = scenarios
         .into_iter()
         .map(|scenario| {
             let driver = driver.clone();
             Trial::test(scenario.name.clone(), move || {
-                let cluster = scenario.cluster();
-                let result = driver(&scenario, cluster.clone());
-                scenario.check(result, &cluster).map_err(Into::into)
+                scenario.play(driver.as_ref()).map_err(Into::into)
             })
         })
         .collect();
