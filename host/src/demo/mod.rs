@@ -97,7 +97,7 @@ pub async fn run(program: PathBuf) -> Result<(), DemoError> {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
     result?;
-    report.note("");
+    report.blank();
     report.note(&format!(
         "Demo complete in {:.1} s.",
         started.elapsed().as_secs_f64()

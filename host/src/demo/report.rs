@@ -64,6 +64,11 @@ impl Report {
         self.line(&format!("   {text}"));
     }
 
+    /// An empty line.
+    pub fn blank(&self) {
+        self.line("");
+    }
+
     /// Shows that a wait is under way.
     pub fn waiting(&mut self, what: &str, elapsed: Duration, state: &str) {
         self.frame = (self.frame + 1) % SPINNER.len();
