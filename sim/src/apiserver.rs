@@ -8,6 +8,9 @@
 //! `application/merge-patch+json`; DELETE. Failures are `Status` objects with the API
 //! server's reasons and codes.
 //!
+//! On virtual time a watch whose client keeps waiting through a quiet spell moves the clock to
+//! the next controller event, as a wait in the store itself does.
+//!
 //! The call log records what a client asked for, in the store's verbs: a LIST narrowed to one
 //! name is how a client starts a watch on that object, so it is recorded as the `watch` (and
 //! its faults apply there); the streaming request that follows is not recorded again.
@@ -35,6 +38,9 @@ use crate::store::{Cluster, SimError};
 
 /// The longest a watch stays open when the client does not say.
 const DEFAULT_WATCH: Duration = Duration::from_secs(300);
+/// On virtual time, how long a watch must see no change, its client still connected, before
+/// the clock jumps to the next controller event.
+const VIRTUAL_GRACE: Duration = Duration::from_millis(150);
 
 /// A running API server; it stops when dropped.
 pub struct ApiServer {
@@ -377,6 +383,7 @@ fn watch(
     let (events, stream) = mpsc::channel(64);
     tokio::task::spawn_blocking(move || {
         let deadline = Instant::now() + lasts;
+        let virtual_time = cluster.is_virtual();
         let send = |kind: &str, object: &Value| {
             let line = format!("{}\n", json!({"type": kind, "object": object}));
             events.blocking_send(Bytes::from(line)).is_ok()
@@ -418,8 +425,19 @@ fn watch(
             if left.is_zero() || events.is_closed() {
                 return;
             }
-            // Wake up now and then to notice a client that went away.
-            seen = cluster.wait_for_change(seen, left.min(Duration::from_secs(1)));
+            // Wake up now and then to notice a client that went away. On virtual time the
+            // clock moves only for a client still waiting after a quiet spell, not for one
+            // that got its answer and is closing the watch.
+            let quiet = if virtual_time {
+                VIRTUAL_GRACE
+            } else {
+                Duration::from_secs(1)
+            };
+            let revision = cluster.wait_for_change(seen, left.min(quiet));
+            if revision == seen && virtual_time && !events.is_closed() {
+                cluster.advance_to_next_event();
+            }
+            seen = revision;
         }
     });
     let mut response = Response::new(Payload::Events(stream));

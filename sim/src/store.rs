@@ -177,8 +177,8 @@ impl Cluster {
     }
 
     /// Blocks until the revision moves past `seen` or `timeout` (real time) passes, and
-    /// returns the revision then. Controller events fall due meanwhile; on virtual time the
-    /// clock jumps to the next one instead of waiting for it.
+    /// returns the revision then. On real time, controller events fall due meanwhile; virtual
+    /// time stands still (see [`Cluster::advance_to_next_event`]).
     pub fn wait_for_change(&self, seen: u64, timeout: Duration) -> u64 {
         let deadline = std::time::Instant::now() + timeout;
         let mut state = self.lock();
@@ -190,17 +190,11 @@ impl Cluster {
             if left.is_zero() {
                 return state.next_resource_version;
             }
-            let next = controllers::next_due(&state);
-            let wait = match next {
-                Some(next) if state.clock.is_virtual() => {
-                    controllers::run_due(&mut state, next);
-                    state.clock.set(next);
-                    continue;
-                }
-                Some(next) => next
+            let wait = match controllers::next_due(&state) {
+                Some(next) if !state.clock.is_virtual() => next
                     .saturating_sub(state.clock.now())
                     .clamp(Duration::from_millis(1), left),
-                None => left,
+                _ => left,
             };
             state = self
                 .changed
@@ -210,6 +204,26 @@ impl Cluster {
             let now = state.clock.now();
             controllers::run_due(&mut state, now);
         }
+    }
+
+    /// On virtual time, jumps to the next controller event and runs it; whether there was
+    /// one. (On real time events run when due, and this does nothing.)
+    pub fn advance_to_next_event(&self) -> bool {
+        let mut state = self.lock();
+        match controllers::next_due(&state) {
+            Some(next) if state.clock.is_virtual() => {
+                controllers::run_due(&mut state, next);
+                state.clock.set(next);
+                self.changed.notify_all();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether time is virtual.
+    pub fn is_virtual(&self) -> bool {
+        self.lock().clock.is_virtual()
     }
 
     /// The last state of the objects of `gvr` deleted after revision `since`.

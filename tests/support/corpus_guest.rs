@@ -1,0 +1,146 @@
+//! The scenario corpus's calls made through the embedded component under wasmtime, with a
+//! frozen clock (deterministic operation IDs) and guest logs discarded; the runners choose
+//! the cluster behind the host's `kube` import.
+
+use std::sync::Arc;
+
+use scenarios::{CallKind, Identifier, Outcome, Progress, Request};
+use velero_plugin_for_csi::logging::{LogSink, Record};
+use velero_plugin_for_csi::wasm::bindings::{
+    ActionKind, Datetime, OperationProgress, ResourceIdentifier, RestoreInput,
+};
+use velero_plugin_for_csi::wasm::{Cluster, GuestRuntime, HostServices, WallClock};
+
+/// 2024-05-01T09:30:00Z: the spec's frozen clock.
+const FROZEN_NOW: i64 = 1_714_555_800;
+
+/// The frozen clock, so that operation IDs are deterministic.
+struct Frozen;
+
+impl WallClock for Frozen {
+    fn now(&self) -> Datetime {
+        Datetime {
+            seconds: FROZEN_NOW,
+            nanos: 0,
+            utc_offset_seconds: 0,
+        }
+    }
+}
+
+/// Guest logs are not part of the expectations.
+struct Discard;
+
+impl LogSink for Discard {
+    fn log(&self, _: Record) {}
+}
+
+fn ids(ids: Vec<ResourceIdentifier>) -> Vec<Identifier> {
+    ids.into_iter()
+        .map(|i| Identifier {
+            group: i.group,
+            resource: i.resource,
+            namespace: i.namespace,
+            name: i.name,
+        })
+        .collect()
+}
+
+fn rfc3339(t: Option<Datetime>) -> Option<String> {
+    t.map(|t| sim_cluster::format_utc(t.seconds))
+}
+
+fn progress(p: OperationProgress) -> Progress {
+    Progress {
+        completed: p.completed,
+        err: p.err,
+        n_completed: p.n_completed,
+        n_total: p.n_total,
+        operation_units: p.operation_units,
+        description: p.description,
+        started: rfc3339(p.started),
+        updated: rfc3339(p.updated),
+    }
+}
+
+pub async fn drive(scenario: &Request, cluster: Arc<dyn Cluster>) -> Result<Outcome, String> {
+    let services = HostServices {
+        cluster,
+        logger: Arc::new(Discard),
+        clock: Arc::new(Frozen),
+    };
+    let runtime = GuestRuntime::embedded(services)
+        .await
+        .map_err(|e| e.to_string())?;
+    let input = &scenario.input;
+    let action = scenario.action.as_str();
+    let kind = runtime
+        .actions()
+        .iter()
+        .find(|a| a.name == action)
+        .map(|a| a.kind)
+        .ok_or_else(|| format!("the component lists no action {action}"))?;
+    let outcome = match (scenario.call, kind) {
+        (CallKind::Execute, ActionKind::BackupItemActionV2) => runtime
+            .execute_backup(action, &input.item, &input.owner)
+            .await
+            .map(|o| Outcome {
+                item: Some(o.item),
+                additional_items: ids(o.additional_items),
+                operation_id: o.operation_id,
+                post_operation_items: ids(o.post_operation_items),
+                ..Outcome::default()
+            }),
+        (CallKind::Execute, ActionKind::RestoreItemActionV2) => {
+            let request = RestoreInput {
+                item: input.item.clone(),
+                item_from_backup: input.item_from_backup.clone(),
+                restore: input.owner.clone(),
+            };
+            runtime
+                .execute_restore(action, &request)
+                .await
+                .map(|o| Outcome {
+                    item: Some(o.item),
+                    additional_items: ids(o.additional_items),
+                    operation_id: o.operation_id,
+                    skip_restore: o.skip_restore,
+                    ..Outcome::default()
+                })
+        }
+        (CallKind::Execute, ActionKind::DeleteItemAction) => runtime
+            .execute_delete(action, &input.item, &input.owner)
+            .await
+            .map(|()| Outcome::default()),
+        (CallKind::Progress, _) => runtime
+            .progress(action, &input.operation_id, &input.owner)
+            .await
+            .map(|p| Outcome {
+                progress: Some(progress(p)),
+                ..Outcome::default()
+            }),
+        (CallKind::Cancel, _) => runtime
+            .cancel(action, &input.operation_id, &input.owner)
+            .await
+            .map(|()| Outcome::default()),
+        (CallKind::Ready, _) => {
+            let items: Vec<_> = input
+                .additional_items
+                .iter()
+                .map(|i| ResourceIdentifier {
+                    group: i.group.clone(),
+                    resource: i.resource.clone(),
+                    namespace: i.namespace.clone(),
+                    name: i.name.clone(),
+                })
+                .collect();
+            runtime
+                .are_additional_items_ready(action, &items, &input.owner)
+                .await
+                .map(|ready| Outcome {
+                    ready: Some(ready),
+                    ..Outcome::default()
+                })
+        }
+    };
+    outcome.map_err(|e| e.to_string())
+}
