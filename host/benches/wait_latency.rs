@@ -14,7 +14,7 @@
 //! handle is written and the clock starts; it stops when Execute returns. Prints a Markdown
 //! table of median, 90th percentile and maximum per plugin.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,7 +65,7 @@ fn request() -> ExecuteRequest {
 }
 
 /// One run: the latency from the handle's appearance to Execute's return.
-async fn one_run(program: &PathBuf, delay: Duration) -> Result<Duration, String> {
+async fn one_run(program: &Path, delay: Duration) -> Result<Duration, String> {
     let cluster = Arc::new(Cluster::real_time());
     cluster.seed(objects());
     let server = ApiServer::start(cluster.clone())
@@ -74,7 +74,7 @@ async fn one_run(program: &PathBuf, delay: Duration) -> Result<Duration, String>
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, server.kubeconfig()).map_err(|e| e.to_string())?;
-    let mut launch = Launch::velero(program.clone());
+    let mut launch = Launch::velero(program);
     launch
         .env
         .push(("KUBECONFIG".into(), kubeconfig.into_os_string()));

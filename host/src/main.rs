@@ -39,8 +39,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let limit = args.rate_limit(|name| std::env::var(name).ok());
     let services = HostServices {
-        cluster: Arc::new(KubeApi::new()),
+        cluster: Arc::new(KubeApi::new(limit)),
         logger: logger.clone(),
         clock: Arc::new(SystemClock),
     };

@@ -20,6 +20,8 @@ static PRECOMPILED_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/csi_
 pub enum LoadError {
     #[error("the precompiled component does not load in this engine: {0:#}")]
     Deserialize(wasmtime::Error),
+    #[error("the module is not a valid component: {0:#}")]
+    Compile(wasmtime::Error),
     #[error("the component does not link against the host's imports: {0:#}")]
     Link(wasmtime::Error),
     #[error("listing the component's actions failed: {0}")]
@@ -79,6 +81,22 @@ impl GuestRuntime {
         // wasmtime version and the same `engine_config`, and are embedded read-only.
         let component = unsafe { Component::deserialize(&engine, PRECOMPILED_GUEST) }
             .map_err(LoadError::Deserialize)?;
+        Self::ready(engine, component, services).await
+    }
+
+    /// Compiles a component from its WebAssembly bytes (an operator-supplied module, or a
+    /// test component) and lists its actions.
+    pub async fn compile(wasm: &[u8], services: HostServices) -> Result<Self, LoadError> {
+        let engine = Engine::new(&engine_config()).map_err(LoadError::Compile)?;
+        let component = Component::new(&engine, wasm).map_err(LoadError::Compile)?;
+        Self::ready(engine, component, services).await
+    }
+
+    async fn ready(
+        engine: Engine,
+        component: Component,
+        services: HostServices,
+    ) -> Result<Self, LoadError> {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(LoadError::Link)?;
         CsiPlugin::add_to_linker::<_, HasSelf<CallContext>>(&mut linker, |ctx| ctx)

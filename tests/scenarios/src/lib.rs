@@ -567,7 +567,11 @@ impl Scenario {
 
     /// Runs every step against a fresh cluster, `driver` making the calls; the problems of
     /// every failing step, named by their titles.
-    pub fn play(&self, driver: &Driver) -> Result<(), String> {
+    pub fn play(
+        &self,
+        driver: &Driver,
+        calls: fn(Vec<sim_cluster::Call>) -> Vec<sim_cluster::Call>,
+    ) -> Result<(), String> {
         let cluster = self.cluster();
         let mut returned = std::collections::BTreeMap::new();
         for (index, step) in self.steps.iter().enumerate() {
@@ -595,7 +599,7 @@ impl Scenario {
                 let item = serde_json::from_str(item).map_err(|e| format!("{name}{e}"))?;
                 returned.insert(id.clone(), item);
             }
-            check(&step.expect, request.as_ref(), result, &cluster)
+            check(&step.expect, request.as_ref(), result, &cluster, calls)
                 .map_err(|e| format!("{name}{e}"))?;
         }
         Ok(())
@@ -611,6 +615,7 @@ fn check(
     request: Option<&Request>,
     result: Option<Result<Outcome, String>>,
     cluster: &Cluster,
+    calls: fn(Vec<sim_cluster::Call>) -> Vec<sim_cluster::Call>,
 ) -> Result<(), String> {
     let mut problems = Vec::new();
     match (&result, expect.get("error")) {
@@ -632,7 +637,7 @@ fn check(
     if let (Some(Ok(outcome)), Some(request)) = (&result, request) {
         check_outcome(expect, &request.input, outcome, &mut problems);
     }
-    check_calls(expect, &cluster.calls(), &mut problems);
+    check_calls(expect, &calls(cluster.calls()), &mut problems);
     check_cluster_after(expect, cluster, &mut problems);
     if let Some(expected) = expect.get("deletedSnapshots") {
         let actual = json!(cluster.deleted_snapshots());
@@ -836,12 +841,15 @@ fn check_cluster_after(expect: &Value, cluster: &Cluster, problems: &mut Vec<Str
 pub fn run(
     driver: impl Fn(&Request, Arc<Cluster>) -> Result<Outcome, String> + Send + Sync + 'static,
 ) -> ExitCode {
-    run_except(|_| false, driver)
+    run_except(|_| false, |calls| calls, driver)
 }
 
-/// As [`run`], with the scenarios `left_out` selects reported as ignored.
+/// As [`run`], with the scenarios `left_out` selects reported as ignored, and the calls of
+/// each step passed through `calls` before they are compared (for a runner whose client adds
+/// calls of its own).
 pub fn run_except(
     left_out: impl Fn(&Scenario) -> bool,
+    calls: fn(Vec<sim_cluster::Call>) -> Vec<sim_cluster::Call>,
     driver: impl Fn(&Request, Arc<Cluster>) -> Result<Outcome, String> + Send + Sync + 'static,
 ) -> ExitCode {
     let arguments = Arguments::from_args();
@@ -859,7 +867,7 @@ pub fn run_except(
             let driver = driver.clone();
             let ignored = left_out(&scenario);
             Trial::test(scenario.name.clone(), move || {
-                scenario.play(driver.as_ref()).map_err(Into::into)
+                scenario.play(driver.as_ref(), calls).map_err(Into::into)
             })
             .with_ignored_flag(ignored)
         })

@@ -1,0 +1,152 @@
+//! The sandbox, tested with a deliberately hostile component (`tests/hostile/`, built here
+//! for wasm32-wasip2) loaded in place of the embedded one.
+//!
+//! * A component that reaches beyond its action's capability manifest gets `forbidden` for
+//!   every such call, the host logs a warning for each, and none of them reaches the API
+//!   server (the simulated cluster served over HTTP, through the real kube-rs client), while
+//!   the one call inside the manifest does.
+//! * A trap becomes a clean error and the runtime keeps serving.
+//! * The component sees no filesystem, no environment and no network.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::{Value, json};
+use sim_cluster::Cluster as SimCluster;
+use sim_cluster::apiserver::ApiServer;
+use velero_plugin_for_csi::kubeapi::KubeApi;
+use velero_plugin_for_csi::logging::{Level, LogSink, Record};
+use velero_plugin_for_csi::wasm::bindings::ActionError;
+use velero_plugin_for_csi::wasm::{CallError, GuestRuntime, HostServices, SystemClock};
+
+const ACTION: &str = "velero.io/csi-volumesnapshot-delete";
+
+/// Builds the hostile component once per test binary; its bytes.
+fn hostile() -> &'static [u8] {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let target = root.join("target/test-components");
+        let status = Command::new(env!("CARGO"))
+            .current_dir(&root)
+            .args(["build", "--locked", "--release", "-p", "hostile-guest"])
+            .args(["--target", "wasm32-wasip2", "--target-dir"])
+            .arg(&target)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "the hostile component builds");
+        std::fs::read(target.join("wasm32-wasip2/release/hostile_guest.wasm"))
+            .expect("the hostile component exists")
+    })
+}
+
+#[derive(Default)]
+struct Captured(Mutex<Vec<Record>>);
+
+impl LogSink for Captured {
+    fn log(&self, record: Record) {
+        if let Ok(mut records) = self.0.lock() {
+            records.push(record);
+        }
+    }
+}
+
+async fn client(server: &ApiServer) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&server.kubeconfig()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+async fn hostile_runtime(cluster: Arc<SimCluster>) -> (GuestRuntime, Arc<Captured>, ApiServer) {
+    let server = ApiServer::start(cluster).await.unwrap();
+    let logs = Arc::new(Captured::default());
+    let services = HostServices {
+        cluster: Arc::new(KubeApi::with_client(client(&server).await)),
+        logger: logs.clone(),
+        clock: Arc::new(SystemClock),
+    };
+    let runtime = GuestRuntime::compile(hostile(), services)
+        .await
+        .expect("the hostile component loads");
+    (runtime, logs, server)
+}
+
+/// The JSON report the hostile component fails with.
+fn report(result: Result<(), CallError>) -> Value {
+    match result {
+        Err(CallError::Action(ActionError::Failed(report))) => {
+            serde_json::from_str(&report).expect("the report is JSON")
+        }
+        other => panic!("expected the component's report, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_beyond_the_manifest_are_forbidden_and_never_reach_the_server() {
+    let cluster = Arc::new(SimCluster::new());
+    let (runtime, logs, _server) = hostile_runtime(cluster.clone()).await;
+    let item = json!({"attack": "overreach"}).to_string();
+    let report = report(runtime.execute_delete(ACTION, &item, "{}").await);
+
+    for denied in [
+        "list-secrets-everywhere",
+        "get-snapshot",
+        "delete-content",
+        "patch-content-in-a-namespace",
+        "create-pod",
+        "delete-namespace",
+    ] {
+        assert!(
+            report[denied].get("forbidden").is_some(),
+            "{denied} was not forbidden: {report}"
+        );
+    }
+    // The one call inside the manifest went through (the snapshot does not exist).
+    assert!(
+        report["delete-snapshot"].get("not-found").is_some(),
+        "{report}"
+    );
+    let calls = cluster.calls();
+    assert_eq!(
+        calls.len(),
+        1,
+        "only the granted call reached the server: {calls:?}"
+    );
+    assert_eq!(calls[0].verb, sim_cluster::Verb::Delete);
+    assert_eq!(calls[0].resource, "volumesnapshots.snapshot.storage.k8s.io");
+
+    let warnings = logs
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.level == Level::Warn && r.message.contains(ACTION))
+        .count();
+    assert_eq!(warnings, 6, "one warning per refused call");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trap_is_a_clean_error_and_the_runtime_keeps_serving() {
+    let (runtime, _, _server) = hostile_runtime(Arc::new(SimCluster::new())).await;
+    let trap = json!({"attack": "trap"}).to_string();
+    match runtime.execute_delete(ACTION, &trap, "{}").await {
+        Err(CallError::Trap(_)) => {}
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    let again = json!({"attack": "sandbox"}).to_string();
+    report(runtime.execute_delete(ACTION, &again, "{}").await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_component_has_no_filesystem_environment_or_network() {
+    let (runtime, _, _server) = hostile_runtime(Arc::new(SimCluster::new())).await;
+    let item = json!({"attack": "sandbox"}).to_string();
+    let report = report(runtime.execute_delete(ACTION, &item, "{}").await);
+    assert_eq!(
+        report,
+        json!({"file": "refused", "environment-variables": 0, "network": "refused"})
+    );
+}
