@@ -64,16 +64,31 @@ fn burst(text: &str) -> Option<u32> {
 
 /// What an operator asks for when running the binary by hand (Velero always sets the magic
 /// cookie and is then served whatever the arguments say).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OperatorCommand {
     /// Run the main job end to end on the embedded simulated cluster.
     Demo,
+    /// Report a component's actions and capability manifests (the embedded one unless a
+    /// module path is given), as text or JSON.
+    Inspect {
+        module: Option<std::path::PathBuf>,
+        json: bool,
+    },
 }
 
 /// The operator command named by the first argument, if any.
 pub fn operator_command(args: &[OsString]) -> Option<OperatorCommand> {
     match args.get(1).and_then(|a| a.to_str()) {
         Some("demo") => Some(OperatorCommand::Demo),
+        Some("inspect") => {
+            let rest = &args[2..];
+            let json = rest.iter().any(|a| a == "--json");
+            let module = rest
+                .iter()
+                .find(|a| !a.to_string_lossy().starts_with("--"))
+                .map(std::path::PathBuf::from);
+            Some(OperatorCommand::Inspect { module, json })
+        }
         _ => None,
     }
 }
@@ -160,6 +175,20 @@ mod tests {
             Some(OperatorCommand::Demo)
         );
         assert_eq!(operator_command(&args(&["p", "--log-level", "demo"])), None);
+        assert_eq!(
+            operator_command(&args(&["p", "inspect", "--json", "m.wasm"])),
+            Some(OperatorCommand::Inspect {
+                module: Some("m.wasm".into()),
+                json: true
+            })
+        );
+        assert_eq!(
+            operator_command(&args(&["p", "inspect"])),
+            Some(OperatorCommand::Inspect {
+                module: None,
+                json: false
+            })
+        );
         assert_eq!(operator_command(&args(&["p"])), None);
     }
 

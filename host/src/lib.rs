@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod goplugin;
+pub mod inspect;
 pub mod kubeapi;
 pub mod logging;
 pub mod proto;

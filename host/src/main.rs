@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     if !handshake::cookie_matches(cookie.as_deref()) {
         return match cli::operator_command(&argv) {
             Some(OperatorCommand::Demo) => demo(),
+            Some(OperatorCommand::Inspect { module, json }) => inspect(module.as_deref(), json),
             None => {
                 eprintln!("{}", handshake::NOT_A_PLUGIN_NOTICE);
                 ExitCode::FAILURE
@@ -76,6 +77,33 @@ fn demo() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("demo failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `inspect [MODULE] [--json]`: a component's actions and capability manifests.
+fn inspect(module: Option<&std::path::Path>, json: bool) -> ExitCode {
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+        .and_then(|runtime| {
+            runtime
+                .block_on(velero_plugin_for_csi::inspect::inspect(module))
+                .map_err(|e| e.to_string())
+        });
+    match outcome {
+        Ok(inspection) if json => {
+            println!("{:#}", inspection.to_json());
+            ExitCode::SUCCESS
+        }
+        Ok(inspection) => {
+            print!("{}", inspection.to_text());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("inspect failed: {error}");
             ExitCode::FAILURE
         }
     }

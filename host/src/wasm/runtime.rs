@@ -84,6 +84,11 @@ impl GuestRuntime {
         Self::ready(engine, component, services).await
     }
 
+    /// The embedded component's precompiled artifact.
+    pub fn embedded_artifact() -> &'static [u8] {
+        PRECOMPILED_GUEST
+    }
+
     /// Compiles a component from its WebAssembly bytes (an operator-supplied module, or a
     /// test component) and lists its actions.
     pub async fn compile(wasm: &[u8], services: HostServices) -> Result<Self, LoadError> {
