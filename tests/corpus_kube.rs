@@ -17,15 +17,8 @@ use velero_plugin_for_csi::kubeapi::KubeApi;
 
 #[path = "support/corpus_guest.rs"]
 mod corpus_guest;
-
-async fn client(server: &ApiServer) -> Result<kube::Client, String> {
-    let kubeconfig =
-        kube::config::Kubeconfig::from_yaml(&server.kubeconfig()).map_err(|e| e.to_string())?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .map_err(|e| e.to_string())?;
-    kube::Client::try_from(config).map_err(|e| e.to_string())
-}
+#[path = "support/sim_kube.rs"]
+mod sim_kube;
 
 /// Drops each list by label that directly precedes a create of the same resource in the
 /// same namespace with `generateName` and exactly those labels, and each repeat of the call
@@ -76,7 +69,7 @@ fn main() -> ExitCode {
                 TOKIO.get_or_init(|| tokio::runtime::Runtime::new().expect("tokio runtime"));
             tokio.block_on(async {
                 let server = ApiServer::start(cluster).await.map_err(|e| e.to_string())?;
-                let api = KubeApi::with_client(client(&server).await?);
+                let api = KubeApi::with_client(sim_kube::client(&server).await?);
                 corpus_guest::drive(request, Arc::new(api)).await
             })
         },

@@ -20,6 +20,9 @@ use velero_plugin_for_csi::logging::{Level, LogSink, Record};
 use velero_plugin_for_csi::wasm::bindings::ActionError;
 use velero_plugin_for_csi::wasm::{CallError, GuestRuntime, HostServices, SystemClock};
 
+#[path = "support/sim_kube.rs"]
+mod sim_kube;
+
 const ACTION: &str = "velero.io/csi-volumesnapshot-delete";
 
 /// Builds the hostile component once per test binary; its bytes.
@@ -52,19 +55,13 @@ impl LogSink for Captured {
     }
 }
 
-async fn client(server: &ApiServer) -> kube::Client {
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&server.kubeconfig()).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    kube::Client::try_from(config).unwrap()
-}
-
 async fn hostile_runtime(cluster: Arc<SimCluster>) -> (GuestRuntime, Arc<Captured>, ApiServer) {
     let server = ApiServer::start(cluster).await.unwrap();
     let logs = Arc::new(Captured::default());
     let services = HostServices {
-        cluster: Arc::new(KubeApi::with_client(client(&server).await)),
+        cluster: Arc::new(KubeApi::with_client(
+            sim_kube::client(&server).await.unwrap(),
+        )),
         logger: logs.clone(),
         clock: Arc::new(SystemClock),
     };

@@ -134,6 +134,24 @@ struct Target {
     name: Option<String>,
 }
 
+impl Target {
+    /// This request narrowed to the object a `metadata.name` field selector names.
+    fn named(&self, name: Option<String>) -> Self {
+        Self {
+            gvr: self.gvr.clone(),
+            namespace: self.namespace.clone(),
+            name: name.or_else(|| self.name.clone()),
+        }
+    }
+
+    /// Whether the request addresses `object`.
+    fn addresses(&self, object: &Value) -> bool {
+        let (namespace, name) = key(object);
+        self.namespace.as_deref().is_none_or(|ns| ns == namespace)
+            && self.name.as_deref().is_none_or(|n| n == name)
+    }
+}
+
 /// `/api/v1/[namespaces/<ns>/]<resource>[/<name>]` or the same under
 /// `/apis/<group>/<version>`; `None` for anything else (subresources included).
 fn target(path: &str) -> Option<Target> {
@@ -302,7 +320,7 @@ fn collection(cluster: &Arc<Cluster>, target: &Target, query: &Query) -> Respons
     let items = match &name {
         Some(name) => cluster
             .watch_started(&target.gvr, ns, name)
-            .map(|()| matching(cluster, target, Some(name))),
+            .map(|()| matching(cluster, &target.named(Some(name.clone())))),
         None => cluster.list(&target.gvr, ns, query.get("labelSelector")),
     };
     match items {
@@ -320,23 +338,11 @@ fn collection(cluster: &Arc<Cluster>, target: &Target, query: &Query) -> Respons
 }
 
 /// The stored objects a request addresses, without a call record.
-fn matching(cluster: &Cluster, target: &Target, name: Option<&str>) -> Vec<Value> {
-    let field = |o: &Value, pointer: &str| {
-        o.pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+fn matching(cluster: &Cluster, target: &Target) -> Vec<Value> {
     cluster
         .objects(&target.gvr)
         .into_iter()
-        .filter(|o| {
-            target
-                .namespace
-                .as_deref()
-                .is_none_or(|ns| field(o, "/metadata/namespace") == ns)
-                && name.is_none_or(|n| field(o, "/metadata/name") == n)
-        })
+        .filter(|o| target.addresses(o))
         .collect()
 }
 
@@ -375,11 +381,7 @@ fn watch(
         .and_then(|s| s.parse().ok())
         .map_or(DEFAULT_WATCH, Duration::from_secs)
         .min(DEFAULT_WATCH);
-    let target = Target {
-        gvr: target.gvr.clone(),
-        namespace: target.namespace.clone(),
-        name,
-    };
+    let target = target.named(name);
     let (events, stream) = mpsc::channel(64);
     tokio::task::spawn_blocking(move || {
         let deadline = Instant::now() + lasts;
@@ -392,16 +394,12 @@ fn watch(
         let mut known: BTreeMap<(String, String), Value> = cluster
             .deleted_since(&target.gvr, since)
             .into_iter()
-            .filter(|o| {
-                let (namespace, name) = key(o);
-                target.namespace.as_deref().is_none_or(|ns| ns == namespace)
-                    && target.name.as_deref().is_none_or(|n| n == name)
-            })
+            .filter(|o| target.addresses(o))
             .map(|o| (key(&o), o))
             .collect();
         let mut seen = since;
         loop {
-            let current: BTreeMap<_, _> = matching(&cluster, &target, target.name.as_deref())
+            let current: BTreeMap<_, _> = matching(&cluster, &target)
                 .into_iter()
                 .map(|o| (key(&o), o))
                 .collect();

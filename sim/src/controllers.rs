@@ -160,7 +160,7 @@ pub(crate) fn on_delete(state: &mut State, key: &Key, object: &Value) {
                     == str_at(object, "/metadata/namespace")
         });
         if let Some(content) = dynamic_and_deletable
-            .then(|| state.objects.remove(&content_key))
+            .then(|| state.remove(&content_key))
             .flatten()
         {
             on_delete(state, &content_key, &content);
@@ -179,7 +179,7 @@ pub(crate) fn on_delete(state: &mut State, key: &Key, object: &Value) {
             .cloned()
             .collect();
         for key in doomed {
-            if let Some(object) = state.objects.remove(&key) {
+            if let Some(object) = state.remove(&key) {
                 on_delete(state, &key, &object);
             }
         }

@@ -8,6 +8,8 @@
 //!   delays, with error injection) and a provisioner for claims restored from a snapshot.
 //! * Time is virtual: waits advance the clock to the next controller event, so a wait of
 //!   ten minutes takes no time in a test and every run is the same.
+//! * [`velero_core`]: what Velero core does around restore calls (item reset, create unless
+//!   present), for the stand-ins of Velero core that drive the simulation.
 //! * [`apiserver`] (feature `apiserver`): the cluster served over HTTP as a Kubernetes API
 //!   server, for real Kubernetes clients.
 
@@ -18,6 +20,7 @@ pub mod controllers;
 mod resources;
 mod selector;
 pub mod store;
+pub mod velero_core;
 
 pub use clock::format_utc;
 pub use controllers::SnapshotPlan;

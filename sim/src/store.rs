@@ -321,6 +321,11 @@ impl Cluster {
             .collect()
     }
 
+    /// One stored object, without a call record (for inspection, not for clients).
+    pub fn object(&self, gvr: &Gvr, namespace: Option<&str>, name: &str) -> Option<Value> {
+        self.lock().find(gvr, namespace, name).ok().cloned()
+    }
+
     /// GET.
     pub fn get(&self, gvr: &Gvr, namespace: Option<&str>, name: &str) -> Result<Value, SimError> {
         let mut state = self.lock();
@@ -451,17 +456,8 @@ impl Cluster {
             namespace.unwrap_or_default().to_owned(),
             name.to_owned(),
         );
-        let before = state.objects.clone();
-        if let Some(object) = state.objects.remove(&key) {
+        if let Some(object) = state.remove(&key) {
             controllers::on_delete(&mut state, &key, &object);
-        }
-        let revision: u64 = state.bump_resource_version().parse().unwrap_or_default();
-        let gone: Vec<_> = before
-            .into_iter()
-            .filter(|(key, _)| !state.objects.contains_key(key))
-            .collect();
-        for ((gvr, ..), object) in gone {
-            state.tombstones.push((revision, gvr, object));
         }
         self.changed.notify_all();
         Ok(())
@@ -627,6 +623,16 @@ impl State {
                 !self.objects.contains_key(&key)
             })
             .expect("an unbounded search finds a free name")
+    }
+
+    /// Removes an object (a delete, or a cascade of one): the revision moves on and the
+    /// object's last state is kept as a tombstone for watches.
+    pub(crate) fn remove(&mut self, key: &Key) -> Option<Value> {
+        let object = self.objects.remove(key)?;
+        self.next_resource_version += 1;
+        self.tombstones
+            .push((self.next_resource_version, key.0.clone(), object.clone()));
+        Some(object)
     }
 
     /// Inserts or replaces an object written by a controller (no call record).

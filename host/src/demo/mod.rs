@@ -17,13 +17,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sim_cluster::apiserver::ApiServer;
+use sim_cluster::velero_core::reset_for_restore;
 use sim_cluster::{Cluster, Gvr, SnapshotPlan};
 
 use self::report::Report;
 use self::seed::{BACKUP, BACKUP_UID, CLAIM, NAMESPACE, RESTORE, RESTORE_UID};
-use self::stand_in::{
-    Core, DemoError, backup_object, describe, item_of, reset_for_restore, restore_object,
-};
+use self::stand_in::{Core, DemoError, backup_object, describe, item_of, restore_object};
 use crate::proto::generated::ResourceIdentifier;
 
 /// How long the demo waits for the simulated controllers before it gives up.
@@ -44,6 +43,11 @@ fn backup_action(resource: &str) -> Option<&'static str> {
 
 fn gvr(resource: &str) -> Gvr {
     sim_cluster::gvr_of_resource(resource).expect("the simulation knows the CSI resources")
+}
+
+/// What became of an object that was to be deleted.
+fn fate(present: bool) -> &'static str {
+    if present { "still present" } else { "deleted" }
 }
 
 fn str_at<'a>(object: &'a Value, pointer: &str) -> &'a str {
@@ -286,13 +290,13 @@ async fn finalize(core: &mut Core, report: &mut Report, snapshot: &str) -> Resul
         core.keep(item_of(&out.item, action)?);
     }
     session.stop().await?;
-    let gone = core
+    let present = core
         .cluster
-        .get(&gvr("volumesnapshots"), Some(NAMESPACE), snapshot)
-        .is_err();
+        .object(&gvr("volumesnapshots"), Some(NAMESPACE), snapshot)
+        .is_some();
     report.ok(&format!(
         "VolumeSnapshot {NAMESPACE}/{snapshot} {}",
-        if gone { "deleted" } else { "still present" }
+        fate(present)
     ));
     let content = core
         .cluster
@@ -469,23 +473,17 @@ async fn delete_backup(
         .await?;
     session.stop().await?;
     let present = |resource: &str, namespace: Option<&str>, name: &str| {
-        core.cluster.get(&gvr(resource), namespace, name).is_ok()
+        core.cluster
+            .object(&gvr(resource), namespace, name)
+            .is_some()
     };
     report.ok(&format!(
         "VolumeSnapshotContent {content_name}: {}",
-        if present("volumesnapshotcontents", None, &content_name) {
-            "still present"
-        } else {
-            "deleted"
-        }
+        fate(present("volumesnapshotcontents", None, &content_name))
     ));
     report.ok(&format!(
         "VolumeSnapshot {NAMESPACE}/{snapshot}: {} (v0.7.1 deletes by name, the restored copy too)",
-        if present("volumesnapshots", Some(NAMESPACE), snapshot) {
-            "still present"
-        } else {
-            "deleted"
-        }
+        fate(present("volumesnapshots", Some(NAMESPACE), snapshot))
     ));
     let deleted = core.cluster.deleted_snapshots();
     for handle in before.iter().filter(|h| deleted.contains(h)) {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use sim_cluster::{Cluster, SimError, gvr_of_kind, gvr_of_resource};
+use sim_cluster::{Cluster, SimError, gvr_of_resource};
 use tonic::transport::Channel;
 
 use crate::client::{ClientError, Launch, PluginProcess};
@@ -123,30 +123,11 @@ impl Core {
     /// Creates a restored object unless it exists (core then leaves the in-cluster copy).
     /// Returns whether it was created.
     pub fn create_restored(&self, item: &Value) -> Result<bool, DemoError> {
-        let kind = item.get("kind").and_then(Value::as_str).unwrap_or_default();
-        let gvr = gvr_of_kind(kind)
-            .ok_or_else(|| DemoError::Unexpected(format!("unknown kind {kind}")))?;
-        let namespace = item.pointer("/metadata/namespace").and_then(Value::as_str);
-        match self.cluster.create(&gvr, namespace, item.clone()) {
-            Ok(_) => Ok(true),
-            Err(SimError::AlreadyExists(_)) => Ok(false),
-            Err(error) => Err(error.into()),
-        }
+        Ok(sim_cluster::velero_core::create_restored(
+            &self.cluster,
+            item,
+        )?)
     }
-}
-
-/// Velero's reset of an item before restore: the identity and labels and annotations stay,
-/// server-set metadata and the status go.
-pub fn reset_for_restore(item: &Value) -> Value {
-    let mut item = item.clone();
-    if let Some(metadata) = item.get_mut("metadata").and_then(Value::as_object_mut) {
-        metadata
-            .retain(|k, _| matches!(k.as_str(), "name" | "namespace" | "labels" | "annotations"));
-    }
-    if let Some(object) = item.as_object_mut() {
-        object.remove("status");
-    }
-    item
 }
 
 impl Session {

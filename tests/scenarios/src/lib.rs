@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use libtest_mimic::{Arguments, Trial};
 use serde_json::{Map, Value, json};
+use sim_cluster::velero_core::{create_restored, reset_for_restore};
 use sim_cluster::{Cluster, Fault, SimError, SnapshotPlan, Verb};
 
 /// Which call a scenario makes.
@@ -279,10 +280,7 @@ fn references(
     Ok(match value {
         Value::Object(map) if map.contains_key("$cluster") => {
             let (gvr, namespace, name) = object_ref(&map["$cluster"])?;
-            let object = cluster
-                .objects(&gvr)
-                .into_iter()
-                .find(|o| is(o, &namespace, &name))
+            let object = stored(cluster, &gvr, &namespace, &name)
                 .ok_or_else(|| format!("$cluster: no {} {namespace}/{name}", gvr.resource))?;
             patched(object, map)
         }
@@ -324,27 +322,9 @@ fn object_ref(value: &Value) -> Result<(sim_cluster::Gvr, String, String), Strin
     Ok((gvr, field("namespace"), field("name")))
 }
 
-fn is(object: &Value, namespace: &str, name: &str) -> bool {
-    object.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
-        && object
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            == namespace
-}
-
-/// Velero's reset of an item before it is restored: identity, labels and annotations stay;
-/// server-set metadata and the status go.
-fn reset_for_restore(object: &Value) -> Value {
-    let mut object = object.clone();
-    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        metadata
-            .retain(|k, _| matches!(k.as_str(), "name" | "namespace" | "labels" | "annotations"));
-    }
-    if let Some(fields) = object.as_object_mut() {
-        fields.remove("status");
-    }
-    object
+/// The stored object (namespace `""` for a cluster-scoped one), without a call record.
+fn stored(cluster: &Cluster, gvr: &sim_cluster::Gvr, namespace: &str, name: &str) -> Option<Value> {
+    cluster.object(gvr, Some(namespace).filter(|n| !n.is_empty()), name)
 }
 
 /// What core (or another controller) does before a step's call, in this order: fetch
@@ -364,10 +344,7 @@ fn apply_core(
     };
     for target in entries("fetch") {
         let (gvr, namespace, name) = object_ref(&target)?;
-        let object = cluster
-            .objects(&gvr)
-            .into_iter()
-            .find(|o| is(o, &namespace, &name))
+        let object = stored(cluster, &gvr, &namespace, &name)
             .ok_or_else(|| format!("core fetch: no {} {namespace}/{name}", gvr.resource))?;
         let id = target.get("id").and_then(Value::as_str).unwrap_or_default();
         returned.insert(id.to_owned(), object);
@@ -384,37 +361,16 @@ fn apply_core(
             )
             .map_err(|e| format!("core patch of {name}: {e}"))?;
     }
-    for target in core
-        .get("delete")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let (gvr, namespace, name) = object_ref(target)?;
+    for target in entries("delete") {
+        let (gvr, namespace, name) = object_ref(&target)?;
         let namespace = Some(namespace.as_str()).filter(|n| !n.is_empty());
         cluster
             .delete(&gvr, namespace, &name)
             .map_err(|e| format!("core delete of {name}: {e}"))?;
     }
-    for object in core
-        .get("restore")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let object = reset_for_restore(&references(object, cluster, returned)?);
-        let kind = object
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let gvr = sim_cluster::gvr_of_kind(kind).ok_or_else(|| format!("unknown kind {kind}"))?;
-        let namespace = object
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str);
-        match cluster.create(&gvr, namespace, object.clone()) {
-            Ok(_) | Err(SimError::AlreadyExists(_)) => {}
-            Err(error) => return Err(format!("core restore of a {kind}: {error}")),
-        }
+    for object in entries("restore") {
+        let object = reset_for_restore(&references(&object, cluster, returned)?);
+        create_restored(cluster, &object).map_err(|e| format!("core restore: {e}"))?;
     }
     if let Some(seconds) = core.get("advanceSeconds").and_then(Value::as_f64) {
         cluster.advance(Duration::from_secs_f64(seconds));
@@ -812,13 +768,7 @@ fn check_cluster_after(expect: &Value, cluster: &Cluster, problems: &mut Vec<Str
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let found = cluster.objects(&gvr).into_iter().find(|o| {
-            o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
-                && o.pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    == namespace
-        });
+        let found = stored(cluster, &gvr, namespace, name);
         if let Some(exists) = entry.get("exists").and_then(Value::as_bool)
             && found.is_some() != exists
         {
