@@ -6,11 +6,12 @@
 //!   server (the simulated cluster served over HTTP, through the real kube-rs client), while
 //!   the one call inside the manifest does.
 //! * A trap becomes a clean error and the runtime keeps serving.
+//! * An endless loop is stopped at the call's deadline, a memory bomb at the memory limit:
+//!   each a clean error, and the runtime keeps serving.
 //! * The component sees no filesystem, no environment and no network.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sim_cluster::Cluster as SimCluster;
@@ -18,31 +19,18 @@ use sim_cluster::apiserver::ApiServer;
 use velero_plugin_for_csi::kubeapi::KubeApi;
 use velero_plugin_for_csi::logging::{Level, LogSink, Record};
 use velero_plugin_for_csi::wasm::bindings::ActionError;
-use velero_plugin_for_csi::wasm::{CallError, GuestRuntime, HostServices, SystemClock};
+use velero_plugin_for_csi::wasm::{
+    CallError, GuestEngine, GuestLimits, GuestRuntime, HostServices, LimitExceeded, SystemClock,
+};
 
+#[path = "support/held_cluster.rs"]
+mod held_cluster;
+#[path = "support/hostile.rs"]
+mod hostile;
 #[path = "support/sim_kube.rs"]
 mod sim_kube;
 
 const ACTION: &str = "velero.io/csi-volumesnapshot-delete";
-
-/// Builds the hostile component once per test binary; its bytes.
-fn hostile() -> &'static [u8] {
-    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let target = root.join("target/test-components");
-        let status = Command::new(env!("CARGO"))
-            .current_dir(&root)
-            .args(["build", "--locked", "--release", "-p", "hostile-guest"])
-            .args(["--target", "wasm32-wasip2", "--target-dir"])
-            .arg(&target)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "the hostile component builds");
-        std::fs::read(target.join("wasm32-wasip2/release/hostile_guest.wasm"))
-            .expect("the hostile component exists")
-    })
-}
 
 #[derive(Default)]
 struct Captured(Mutex<Vec<Record>>);
@@ -56,6 +44,13 @@ impl LogSink for Captured {
 }
 
 async fn hostile_runtime(cluster: Arc<SimCluster>) -> (GuestRuntime, Arc<Captured>, ApiServer) {
+    hostile_runtime_within(cluster, GuestLimits::DEFAULT).await
+}
+
+async fn hostile_runtime_within(
+    cluster: Arc<SimCluster>,
+    limits: GuestLimits,
+) -> (GuestRuntime, Arc<Captured>, ApiServer) {
     let server = ApiServer::start(cluster).await.unwrap();
     let logs = Arc::new(Captured::default());
     let services = HostServices {
@@ -65,7 +60,9 @@ async fn hostile_runtime(cluster: Arc<SimCluster>) -> (GuestRuntime, Arc<Capture
         logger: logs.clone(),
         clock: Arc::new(SystemClock),
     };
-    let runtime = GuestRuntime::compile(hostile(), services)
+    let engine = GuestEngine::new(limits).unwrap();
+    let component = engine.compile(hostile::component()).unwrap();
+    let runtime = GuestRuntime::new(&engine, component, services)
         .await
         .expect("the hostile component loads");
     (runtime, logs, server)
@@ -146,4 +143,70 @@ async fn the_component_has_no_filesystem_environment_or_network() {
         report,
         json!({"file": "refused", "environment-variables": 0, "network": "refused"})
     );
+}
+
+/// Tight limits, so that the attacks are stopped quickly.
+const TIGHT: GuestLimits = GuestLimits {
+    deadline: Duration::from_millis(300),
+    memory_bytes: 64 << 20,
+};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_loop_is_stopped_at_its_deadline_and_the_runtime_keeps_serving() {
+    let (runtime, _, _server) = hostile_runtime_within(Arc::new(SimCluster::new()), TIGHT).await;
+    let spin = json!({"attack": "spin"}).to_string();
+    let started = Instant::now();
+    match runtime.execute_delete(ACTION, &spin, "{}").await {
+        Err(CallError::Limit(LimitExceeded::Deadline(deadline))) => {
+            assert_eq!(deadline, TIGHT.deadline)
+        }
+        other => panic!("expected the deadline, got {other:?}"),
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= TIGHT.deadline && took < TIGHT.deadline * 10,
+        "stopped after {took:?}"
+    );
+    let again = json!({"attack": "sandbox"}).to_string();
+    report(runtime.execute_delete(ACTION, &again, "{}").await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_memory_bomb_is_stopped_at_the_limit_and_the_runtime_keeps_serving() {
+    let (runtime, _, _server) = hostile_runtime_within(Arc::new(SimCluster::new()), TIGHT).await;
+    let bomb = json!({"attack": "memory-bomb"}).to_string();
+    match runtime.execute_delete(ACTION, &bomb, "{}").await {
+        Err(CallError::Limit(LimitExceeded::Memory { desired, limit })) => {
+            assert_eq!(limit, TIGHT.memory_bytes);
+            assert!(desired > limit);
+        }
+        other => panic!("expected the memory limit, got {other:?}"),
+    }
+    let again = json!({"attack": "sandbox"}).to_string();
+    report(runtime.execute_delete(ACTION, &again, "{}").await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn time_spent_in_host_calls_does_not_count_against_the_deadline() {
+    // The granted delete is held for twice the whole deadline; the call still completes.
+    let cluster = Arc::new(held_cluster::HeldCluster::new());
+    let engine = GuestEngine::new(TIGHT).unwrap();
+    let services = HostServices {
+        cluster: cluster.clone(),
+        logger: Arc::new(Captured::default()),
+        clock: Arc::new(SystemClock),
+    };
+    let component = engine.compile(hostile::component()).unwrap();
+    let runtime = GuestRuntime::new(&engine, component, services)
+        .await
+        .unwrap();
+    let releaser = tokio::spawn(async move {
+        cluster.entered(1).await;
+        tokio::time::sleep(TIGHT.deadline * 2).await;
+        cluster.release();
+    });
+    let stall = json!({"attack": "stall"}).to_string();
+    let report = report(runtime.execute_delete(ACTION, &stall, "{}").await);
+    assert_eq!(report, json!({"hostile": "done", "delete": "ok"}));
+    releaser.await.unwrap();
 }

@@ -14,7 +14,7 @@ use crate::kubeapi::{KubeApi, RateLimit};
 use crate::logging::{Level, LogSink, StderrLogger};
 use crate::wasm::bindings::{ActionInfo, ActionKind};
 use crate::wasm::capabilities::{Grant, Scope, grants_of};
-use crate::wasm::{GuestRuntime, HostServices, LoadError, SystemClock};
+use crate::wasm::{GuestEngine, GuestRuntime, HostServices, LoadError, SystemClock};
 
 /// Why a component could not be inspected.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,7 @@ pub async fn inspect(module: Option<&Path>) -> Result<Inspection, InspectError> 
     let (source, digest, runtime) = match module {
         None => (
             "embedded".to_owned(),
-            digest(GuestRuntime::embedded_artifact()),
+            digest(GuestEngine::embedded_artifact()),
             GuestRuntime::embedded(services).await?,
         ),
         Some(path) => {

@@ -1,5 +1,6 @@
 //! How failures reach Velero: gRPC statuses with the codes of the Go framework (UNKNOWN for
-//! errors, ABORTED for a guest fault), naming the action and the problem.
+//! errors, ABORTED for a guest fault), RESOURCE_EXHAUSTED for a guest stopped at a sandbox
+//! limit, each naming the action and the problem.
 
 use tonic::Status;
 
@@ -16,6 +17,7 @@ pub fn call_failed(action: &str, error: CallError) -> Status {
         CallError::Trap(_) => {
             Status::aborted(bounded(format!("plugin panicked: {action}: {error}")))
         }
+        CallError::Limit(_) => Status::resource_exhausted(bounded(format!("{action}: {error}"))),
     }
 }
 
@@ -62,6 +64,22 @@ mod tests {
             status
                 .message()
                 .starts_with("plugin panicked: velero.io/a: the action trapped: unreachable")
+        );
+    }
+
+    #[test]
+    fn limits_are_resource_exhausted_and_name_the_action() {
+        let status = call_failed(
+            "velero.io/a",
+            CallError::Limit(crate::wasm::LimitExceeded::Deadline(
+                std::time::Duration::from_secs(2),
+            )),
+        );
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            status.message(),
+            "velero.io/a: the action exceeded the sandbox's limits: it executed for longer \
+             than its deadline of 2s and was stopped"
         );
     }
 

@@ -7,5 +7,8 @@
 pub fn engine_config() -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);
+    // Compiled code checks the engine's epoch at function entries and loop headers, so a
+    // call can be stopped at its deadline (`limits.rs`).
+    config.epoch_interruption(true);
     config
 }

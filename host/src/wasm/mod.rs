@@ -2,13 +2,17 @@
 //! imports the host gives it.
 
 pub mod capabilities;
+mod engine;
 pub mod engine_config;
 mod imports;
+mod limits;
 mod runtime;
 
 pub use imports::HostServices;
 pub use imports::clock::{SystemClock, WallClock};
 pub use imports::kube::{Cluster, ClusterFuture};
+pub use engine::GuestEngine;
+pub use limits::{GuestLimits, LimitExceeded};
 pub use runtime::{CallError, GuestRuntime, LoadError};
 
 /// Bindings generated from `wit/csi.wit`.

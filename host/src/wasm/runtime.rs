@@ -1,23 +1,23 @@
-//! The guest runtime: one engine and one pre-linked component per process, and a fresh
-//! store and instance for every call, so calls share no mutable state.
+//! The guest runtime: one pre-linked component, and a fresh store and instance for every
+//! call, so calls share no mutable state. Each call runs under the engine's limits.
 
+use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Engine, Store};
 
 use super::bindings::{
     ActionError, ActionInfo, BackupOutput, CsiPlugin, CsiPluginPre, OperationProgress,
     ResourceIdentifier, ResourceSelector, RestoreInput, RestoreOutput,
 };
 use super::capabilities::grants_of;
-use super::engine_config::engine_config;
+use super::engine::GuestEngine;
 use super::imports::{CallContext, HostServices};
-
-/// The guest component, compiled to native code by the build script.
-static PRECOMPILED_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/csi_guest.cwasm"));
+use super::limits::{Budget, GuestLimits, LimitExceeded};
 
 /// Why the component could not be made ready.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    #[error("the WebAssembly engine could not be started: {0:#}")]
+    Engine(wasmtime::Error),
     #[error("the precompiled component does not load in this engine: {0:#}")]
     Deserialize(wasmtime::Error),
     #[error("the module is not a valid component: {0:#}")]
@@ -37,6 +37,9 @@ pub enum CallError {
     /// The guest trapped (a panic, an out-of-bounds access, …) or could not be instantiated.
     #[error("the action trapped: {0:#}")]
     Trap(wasmtime::Error),
+    /// The guest ran into one of the sandbox's limits and was stopped.
+    #[error("the action exceeded the sandbox's limits: {0}")]
+    Limit(LimitExceeded),
 }
 
 fn action_error_message(error: &ActionError) -> String {
@@ -67,42 +70,38 @@ fn kube_message(error: &super::bindings::KubeError) -> &str {
 
 /// The loaded component, ready to serve calls.
 pub struct GuestRuntime {
-    engine: Engine,
+    engine: GuestEngine,
     pre: CsiPluginPre<CallContext>,
     services: HostServices,
     actions: Vec<ActionInfo>,
 }
 
 impl GuestRuntime {
-    /// Loads the embedded, precompiled component and lists its actions.
+    /// Loads the embedded, precompiled component in an engine of its own with the default
+    /// limits, and lists its actions.
     pub async fn embedded(services: HostServices) -> Result<Self, LoadError> {
-        let engine = Engine::new(&engine_config()).map_err(LoadError::Deserialize)?;
-        // SAFETY: the bytes were produced by this crate's build script with the same
-        // wasmtime version and the same `engine_config`, and are embedded read-only.
-        let component = unsafe { Component::deserialize(&engine, PRECOMPILED_GUEST) }
-            .map_err(LoadError::Deserialize)?;
-        Self::ready(engine, component, services).await
+        let engine = GuestEngine::new(GuestLimits::DEFAULT)?;
+        let component = engine.embedded()?;
+        Self::new(&engine, component, services).await
     }
 
-    /// The embedded component's precompiled artifact.
-    pub fn embedded_artifact() -> &'static [u8] {
-        PRECOMPILED_GUEST
-    }
-
-    /// Compiles a component from its WebAssembly bytes (an operator-supplied module, or a
-    /// test component) and lists its actions.
+    /// Compiles a component from its WebAssembly bytes (a test component, or a module an
+    /// operator inspects) in an engine of its own with the default limits, and lists its
+    /// actions.
     pub async fn compile(wasm: &[u8], services: HostServices) -> Result<Self, LoadError> {
-        let engine = Engine::new(&engine_config()).map_err(LoadError::Compile)?;
-        let component = Component::new(&engine, wasm).map_err(LoadError::Compile)?;
-        Self::ready(engine, component, services).await
+        let engine = GuestEngine::new(GuestLimits::DEFAULT)?;
+        let component = engine.compile(wasm)?;
+        Self::new(&engine, component, services).await
     }
 
-    async fn ready(
-        engine: Engine,
+    /// Links `component` against the host's imports in `engine`, instantiates it once and
+    /// lists its actions: a component that passes is ready to serve.
+    pub async fn new(
+        engine: &GuestEngine,
         component: Component,
         services: HostServices,
     ) -> Result<Self, LoadError> {
-        let mut linker = Linker::new(&engine);
+        let mut linker = Linker::new(engine.wasmtime());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(LoadError::Link)?;
         CsiPlugin::add_to_linker::<_, HasSelf<CallContext>>(&mut linker, |ctx| ctx)
             .map_err(LoadError::Link)?;
@@ -111,7 +110,7 @@ impl GuestRuntime {
             .and_then(CsiPluginPre::new)
             .map_err(LoadError::Link)?;
         let mut runtime = Self {
-            engine,
+            engine: engine.clone(),
             pre,
             services,
             actions: Vec::new(),
@@ -129,23 +128,24 @@ impl GuestRuntime {
         &self,
         action: &str,
     ) -> Result<(Store<CallContext>, CsiPlugin), CallError> {
-        let context = CallContext::new(action, grants_of(action), self.services.clone());
-        let mut store = Store::new(&self.engine, context);
-        let plugin = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(CallError::Trap)?;
+        let budget = Budget::new(self.engine.limits());
+        let context = CallContext::new(action, grants_of(action), self.services.clone(), budget);
+        let mut store = Store::new(self.engine.wasmtime(), context);
+        store.limiter(|context| context.budget());
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut store| store.data_mut().budget().on_epoch_deadline());
+        let instantiated = self.pre.instantiate_async(&mut store).await;
+        let plugin = outcome(&mut store, instantiated.map(Ok))?;
         Ok((store, plugin))
     }
 
     async fn list_actions(&self) -> Result<Vec<ActionInfo>, CallError> {
         let (mut store, guest) = self.instantiate("").await?;
-        guest
+        let result = guest
             .velero_csi_actions()
             .call_list_actions(&mut store)
-            .await
-            .map_err(CallError::Trap)
+            .await;
+        outcome(&mut store, result.map(Ok))
     }
 
     /// `applies-to` of one action.
@@ -155,7 +155,7 @@ impl GuestRuntime {
             .velero_csi_actions()
             .call_applies_to(&mut store, action)
             .await;
-        flatten(result)
+        outcome(&mut store, result)
     }
 
     /// `execute-backup` of one action.
@@ -170,7 +170,7 @@ impl GuestRuntime {
             .velero_csi_actions()
             .call_execute_backup(&mut store, action, item, backup)
             .await;
-        flatten(result)
+        outcome(&mut store, result)
     }
 
     /// `execute-restore` of one action.
@@ -184,7 +184,7 @@ impl GuestRuntime {
             .velero_csi_actions()
             .call_execute_restore(&mut store, action, input)
             .await;
-        flatten(result)
+        outcome(&mut store, result)
     }
 
     /// `execute-delete` of one action.
@@ -199,7 +199,7 @@ impl GuestRuntime {
             .velero_csi_actions()
             .call_execute_delete(&mut store, action, item, backup)
             .await;
-        flatten(result)
+        outcome(&mut store, result)
     }
 
     /// `progress` of an operation; `owner` is the Backup or Restore JSON.
@@ -214,7 +214,7 @@ impl GuestRuntime {
             .velero_csi_actions()
             .call_progress(&mut store, action, operation_id, owner)
             .await;
-        flatten(result)
+        outcome(&mut store, result)
     }
 
     /// `cancel` of an operation; `owner` is the Backup or Restore JSON.
@@ -229,7 +229,7 @@ impl GuestRuntime {
             .velero_csi_actions()
             .call_cancel(&mut store, action, operation_id, owner)
             .await;
-        flatten(result)
+        outcome(&mut store, result)
     }
 
     /// `are-additional-items-ready` of a restore action.
@@ -244,10 +244,20 @@ impl GuestRuntime {
             .velero_csi_actions()
             .call_are_additional_items_ready(&mut store, action, items, restore)
             .await;
-        flatten(result)
+        outcome(&mut store, result)
     }
 }
 
-fn flatten<T>(result: wasmtime::Result<Result<T, ActionError>>) -> Result<T, CallError> {
-    result.map_err(CallError::Trap)?.map_err(CallError::Action)
+/// A call's result: a trap caused by a limit is reported as that limit.
+fn outcome<T>(
+    store: &mut Store<CallContext>,
+    result: wasmtime::Result<Result<T, ActionError>>,
+) -> Result<T, CallError> {
+    match result {
+        Ok(returned) => returned.map_err(CallError::Action),
+        Err(trap) => Err(match store.data_mut().budget().exceeded() {
+            Some(exceeded) => CallError::Limit(exceeded.clone()),
+            None => CallError::Trap(trap),
+        }),
+    }
 }

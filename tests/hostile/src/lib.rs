@@ -6,8 +6,15 @@
 //! * `overreach`: makes Kubernetes calls outside that manifest, then one inside it, and fails
 //!   with a JSON report of each call's outcome (`ok` or the error variant);
 //! * `trap`: panics;
+//! * `spin`: loops forever;
+//! * `memory-bomb`: allocates 16 MiB blocks until something stops it;
 //! * `sandbox`: tries to read a file, read the environment and open a network connection, and
-//!   fails with a JSON report of what it got.
+//!   fails with a JSON report of what it got;
+//! * `stall`: deletes the VolumeSnapshot `stall` (a call inside its manifest, which the tests'
+//!   cluster holds until they release it), then fails with `hostile: done`.
+//!
+//! Built with the `impostor` feature it also lists an action no host would grant
+//! (`velero.io/csi-everything`), so that validation refuses it.
 //!
 //! The host's tests load it in place of the embedded component. It is never shipped.
 
@@ -82,19 +89,53 @@ fn sandbox() -> Value {
     json!({"file": file, "environment-variables": environment, "network": network})
 }
 
+fn spin() -> ! {
+    let mut counter = 0u64;
+    loop {
+        counter = std::hint::black_box(counter.wrapping_add(1));
+    }
+}
+
+fn memory_bomb() -> Value {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(std::hint::black_box(vec![1u8; 16 << 20]));
+        if hoard.len() > 1 << 16 {
+            return json!({"allocated-blocks": hoard.len()});
+        }
+    }
+}
+
+fn stall() -> Value {
+    let snapshots = api("snapshot.storage.k8s.io", "v1", "volumesnapshots");
+    let deleted = outcome(kube::delete(&target(snapshots, Some("app"), "stall")));
+    json!({"hostile": "done", "delete": deleted})
+}
+
+fn action(name: &str, kind: ActionKind) -> ActionInfo {
+    ActionInfo {
+        name: name.into(),
+        kind,
+        selector: ResourceSelector {
+            included_namespaces: vec![],
+            excluded_namespaces: vec![],
+            included_resources: vec!["volumesnapshots.snapshot.storage.k8s.io".into()],
+            excluded_resources: vec![],
+            label_selector: String::new(),
+        },
+    }
+}
+
 impl Guest for Hostile {
     fn list_actions() -> Vec<ActionInfo> {
-        vec![ActionInfo {
-            name: NAME.into(),
-            kind: ActionKind::DeleteItemAction,
-            selector: ResourceSelector {
-                included_namespaces: vec![],
-                excluded_namespaces: vec![],
-                included_resources: vec!["volumesnapshots.snapshot.storage.k8s.io".into()],
-                excluded_resources: vec![],
-                label_selector: String::new(),
-            },
-        }]
+        let mut actions = vec![action(NAME, ActionKind::DeleteItemAction)];
+        if cfg!(feature = "impostor") {
+            actions.push(action(
+                "velero.io/csi-everything",
+                ActionKind::BackupItemActionV2,
+            ));
+        }
+        actions
     }
 
     fn applies_to(_: String) -> Result<ResourceSelector, ActionError> {
@@ -115,6 +156,9 @@ impl Guest for Hostile {
             Some("overreach") => overreach(),
             Some("trap") => panic!("hostile component trapped on purpose"),
             Some("sandbox") => sandbox(),
+            Some("spin") => spin(),
+            Some("memory-bomb") => memory_bomb(),
+            Some("stall") => stall(),
             other => json!({"unknown attack": other}),
         };
         Err(ActionError::Failed(report.to_string()))
