@@ -23,7 +23,34 @@ fn main() -> BuildResult {
     compile_protos(&workspace.join("proto"))?;
     let component = build_guest(&workspace)?;
     precompile(&component, &out_dir.join("csi_guest.cwasm"))?;
+    // The component as WebAssembly, for the tests and benchmarks that load it as an
+    // operator module; and what `--version` reports.
+    println!(
+        "cargo:rustc-env=CSI_GUEST_COMPONENT={}",
+        component.display()
+    );
+    println!("cargo:rustc-env=BUILD_TARGET={}", env::var("TARGET")?);
+    println!(
+        "cargo:rustc-env=WASMTIME_VERSION={}",
+        locked_version(&workspace.join("Cargo.lock"), "wasmtime")?
+    );
     Ok(())
+}
+
+/// The version of `package` that `lock` pins.
+fn locked_version(lock: &Path, package: &str) -> Result<String, Box<dyn Error>> {
+    let text = std::fs::read_to_string(lock)?;
+    let name = format!("name = \"{package}\"\n");
+    let at = text
+        .find(&name)
+        .ok_or(format!("{package} is not in Cargo.lock"))?;
+    let version = text[at + name.len()..]
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .ok_or(format!("no version for {package} in Cargo.lock"))?;
+    Ok(version.to_owned())
 }
 
 /// Parses `proto/` with protox (no system `protoc`) and generates servers and clients.

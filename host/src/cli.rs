@@ -8,8 +8,13 @@
 
 use std::ffi::OsString;
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use crate::kubeapi::RateLimit;
 use crate::logging::Level;
+use crate::modules::{MODULE_CACHE_ENV, MODULES_DIR_ENV, ModulesConfig};
+use crate::wasm::GuestLimits;
 
 /// The environment variable that sets the client's QPS when Velero does not pass
 /// `--client-qps`.
@@ -17,6 +22,11 @@ pub const CLIENT_QPS_ENV: &str = "VELERO_CSI_CLIENT_QPS";
 /// The environment variable that sets the client's burst when Velero does not pass
 /// `--client-burst`.
 pub const CLIENT_BURST_ENV: &str = "VELERO_CSI_CLIENT_BURST";
+/// The environment variable that sets each guest call's execution deadline, in
+/// milliseconds.
+pub const GUEST_DEADLINE_ENV: &str = "VELERO_CSI_GUEST_DEADLINE_MS";
+/// The environment variable that sets each guest call's memory limit, in MiB.
+pub const GUEST_MEMORY_ENV: &str = "VELERO_CSI_GUEST_MEMORY_MIB";
 
 /// What the plugin takes from its command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +39,11 @@ pub struct Args {
     pub client_qps: Option<f32>,
     /// Velero's `--client-burst`: the API requests at once (a positive integer), if passed.
     pub client_burst: Option<u32>,
+    /// `--modules-dir`: operator modules (for runs by hand; in Velero's pod the environment
+    /// variable is the way, as Velero passes plugins no flags of theirs).
+    pub modules_dir: Option<PathBuf>,
+    /// `--module-cache`: where precompiled modules are kept.
+    pub module_cache: Option<PathBuf>,
 }
 
 impl Args {
@@ -46,6 +61,40 @@ impl Args {
             .or_else(|| env(CLIENT_BURST_ENV).as_deref().and_then(burst))
             .unwrap_or(default.burst());
         RateLimit::new(qps, burst).unwrap_or(default)
+    }
+}
+
+impl Args {
+    /// Where operator modules come from: each setting from its flag, else from its
+    /// environment variable ([`MODULES_DIR_ENV`], [`MODULE_CACHE_ENV`]) as `env` reads it.
+    pub fn modules(&self, env: impl Fn(&str) -> Option<String>) -> ModulesConfig {
+        let path = |flag: &Option<PathBuf>, name: &str| {
+            flag.clone()
+                .or_else(|| env(name).filter(|v| !v.is_empty()).map(PathBuf::from))
+        };
+        ModulesConfig {
+            dir: path(&self.modules_dir, MODULES_DIR_ENV),
+            cache: path(&self.module_cache, MODULE_CACHE_ENV),
+        }
+    }
+}
+
+/// The limits of every guest call: each from its environment variable
+/// ([`GUEST_DEADLINE_ENV`], [`GUEST_MEMORY_ENV`]) as `env` reads it, else the default. Bad
+/// values count as absent.
+pub fn guest_limits(env: impl Fn(&str) -> Option<String>) -> GuestLimits {
+    let positive = |name: &str| {
+        env(name)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|v| *v > 0)
+    };
+    GuestLimits {
+        deadline: positive(GUEST_DEADLINE_ENV)
+            .map(Duration::from_millis)
+            .unwrap_or(GuestLimits::DEFAULT.deadline),
+        memory_bytes: positive(GUEST_MEMORY_ENV)
+            .and_then(|mib| usize::try_from(mib).ok()?.checked_mul(1 << 20))
+            .unwrap_or(GuestLimits::DEFAULT.memory_bytes),
     }
 }
 
@@ -74,21 +123,79 @@ pub enum OperatorCommand {
         module: Option<std::path::PathBuf>,
         json: bool,
     },
+    /// Validate a module and store its precompiled artifact in the module cache.
+    Precompile {
+        module: PathBuf,
+        cache: Option<PathBuf>,
+        json: bool,
+    },
+    /// Print the binary's version, component digest, wasmtime version and target.
+    Version { json: bool },
+    /// Print what the operator commands are (also for a command missing its argument).
+    Usage,
+}
+
+/// The operator commands, as `Usage` prints them.
+pub const USAGE: &str = "\
+usage (without Velero's magic cookie, the binary runs operator commands):
+  velero-plugin-for-csi demo                         the main job end to end on a simulated cluster
+  velero-plugin-for-csi inspect [MODULE] [--json]    actions, selectors, capability manifests, digest
+  velero-plugin-for-csi precompile MODULE [--module-cache DIR] [--json]
+                                                     validate a module and cache its machine code
+  velero-plugin-for-csi --version [--json]           version, component digest, wasmtime, target
+";
+
+/// The value of `--name VALUE` or `--name=VALUE` in `args`.
+fn value_of(args: &[OsString], name: &str) -> Option<PathBuf> {
+    let flag = format!("--{name}");
+    let prefix = format!("--{name}=");
+    args.iter().enumerate().find_map(|(i, arg)| {
+        let arg = arg.to_str()?;
+        if arg == flag {
+            args.get(i + 1).map(PathBuf::from)
+        } else {
+            arg.strip_prefix(&prefix).map(PathBuf::from)
+        }
+    })
+}
+
+/// The first argument that is neither a flag nor a flag's value.
+fn positional(args: &[OsString], value_flags: &[&str]) -> Option<PathBuf> {
+    let mut skip_next = false;
+    for arg in args {
+        let text = arg.to_string_lossy();
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        if let Some(flag) = text.strip_prefix("--") {
+            skip_next = value_flags.contains(&flag);
+            continue;
+        }
+        return Some(PathBuf::from(arg));
+    }
+    None
 }
 
 /// The operator command named by the first argument, if any.
 pub fn operator_command(args: &[OsString]) -> Option<OperatorCommand> {
+    let rest = args.get(2..).unwrap_or_default();
+    let json = rest.iter().any(|a| a == "--json");
     match args.get(1).and_then(|a| a.to_str()) {
         Some("demo") => Some(OperatorCommand::Demo),
-        Some("inspect") => {
-            let rest = &args[2..];
-            let json = rest.iter().any(|a| a == "--json");
-            let module = rest
-                .iter()
-                .find(|a| !a.to_string_lossy().starts_with("--"))
-                .map(std::path::PathBuf::from);
-            Some(OperatorCommand::Inspect { module, json })
-        }
+        Some("inspect") => Some(OperatorCommand::Inspect {
+            module: positional(rest, &[]),
+            json,
+        }),
+        Some("precompile") => Some(match positional(rest, &["module-cache"]) {
+            Some(module) => OperatorCommand::Precompile {
+                module,
+                cache: value_of(rest, "module-cache"),
+                json,
+            },
+            None => OperatorCommand::Usage,
+        }),
+        Some("--version" | "version") => Some(OperatorCommand::Version { json }),
+        Some("--help" | "-h" | "help") => Some(OperatorCommand::Usage),
         _ => None,
     }
 }
@@ -102,6 +209,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Args {
         log_level: Level::Info,
         client_qps: None,
         client_burst: None,
+        modules_dir: None,
+        module_cache: None,
     };
     while let Some(arg) = args.next() {
         let (name, value) = match arg.split_once('=') {
@@ -111,7 +220,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Args {
         let Some(flag) = name.strip_prefix("--").or_else(|| name.strip_prefix('-')) else {
             continue;
         };
-        if !matches!(flag, "log-level" | "client-qps" | "client-burst") {
+        if !matches!(
+            flag,
+            "log-level" | "client-qps" | "client-burst" | "modules-dir" | "module-cache"
+        ) {
             continue;
         }
         let Some(value) = value.or_else(|| args.next()) else {
@@ -123,6 +235,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Args {
             }
             "client-qps" => parsed.client_qps = qps(&value).or(parsed.client_qps),
             "client-burst" => parsed.client_burst = burst(&value).or(parsed.client_burst),
+            "modules-dir" => parsed.modules_dir = Some(PathBuf::from(value)),
+            "module-cache" => parsed.module_cache = Some(PathBuf::from(value)),
             _ => {}
         }
     }
@@ -190,6 +304,42 @@ mod tests {
             })
         );
         assert_eq!(operator_command(&args(&["p"])), None);
+        assert_eq!(
+            operator_command(&args(&[
+                "p",
+                "precompile",
+                "--module-cache",
+                "/c",
+                "m.wasm"
+            ])),
+            Some(OperatorCommand::Precompile {
+                module: "m.wasm".into(),
+                cache: Some("/c".into()),
+                json: false
+            })
+        );
+        assert_eq!(
+            operator_command(&args(&[
+                "p",
+                "precompile",
+                "m.wasm",
+                "--module-cache=/c",
+                "--json"
+            ])),
+            Some(OperatorCommand::Precompile {
+                module: "m.wasm".into(),
+                cache: Some("/c".into()),
+                json: true
+            })
+        );
+        assert_eq!(
+            operator_command(&args(&["p", "precompile"])),
+            Some(OperatorCommand::Usage)
+        );
+        assert_eq!(
+            operator_command(&args(&["p", "--version", "--json"])),
+            Some(OperatorCommand::Version { json: true })
+        );
     }
 
     #[test]
@@ -260,6 +410,55 @@ mod tests {
             (2.0, 3),
             "each setting on its own"
         );
+    }
+
+    #[test]
+    fn modules_from_flags_else_the_environment() {
+        let env = |name: &str| match name {
+            MODULES_DIR_ENV => Some("/env/modules".to_owned()),
+            MODULE_CACHE_ENV => Some("/env/cache".to_owned()),
+            _ => None,
+        };
+        let flagged = parse_str(&["p", "--modules-dir", "/m", "--module-cache=/c"]);
+        assert_eq!(
+            flagged.modules(env),
+            ModulesConfig {
+                dir: Some("/m".into()),
+                cache: Some("/c".into())
+            }
+        );
+        assert_eq!(
+            parse_str(&["p"]).modules(env),
+            ModulesConfig {
+                dir: Some("/env/modules".into()),
+                cache: Some("/env/cache".into())
+            }
+        );
+        assert_eq!(
+            parse_str(&["p"]).modules(|_| Some(String::new())),
+            ModulesConfig::default(),
+            "empty variables count as unset"
+        );
+    }
+
+    #[test]
+    fn guest_limits_from_the_environment_else_defaults() {
+        let env = |deadline: &'static str, memory: &'static str| {
+            move |name: &str| match name {
+                GUEST_DEADLINE_ENV => Some(deadline.to_owned()),
+                GUEST_MEMORY_ENV => Some(memory.to_owned()),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            guest_limits(env("250", "64")),
+            GuestLimits {
+                deadline: Duration::from_millis(250),
+                memory_bytes: 64 << 20
+            }
+        );
+        assert_eq!(guest_limits(env("0", "lots")), GuestLimits::DEFAULT);
+        assert_eq!(guest_limits(|_| None), GuestLimits::DEFAULT);
     }
 
     #[test]

@@ -8,10 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::kubeapi::{KubeApi, RateLimit};
 use crate::logging::{Level, LogSink, StderrLogger};
+use crate::modules::digest;
 use crate::wasm::bindings::{ActionInfo, ActionKind};
 use crate::wasm::capabilities::{Grant, Scope, grants_of};
 use crate::wasm::{GuestEngine, GuestRuntime, HostServices, LoadError, SystemClock};
@@ -40,18 +40,7 @@ pub struct Inspection {
 /// Loads the embedded component, or the component at `module`, and lists its actions. No
 /// Kubernetes call is made.
 pub async fn inspect(module: Option<&Path>) -> Result<Inspection, InspectError> {
-    let services = HostServices {
-        cluster: Arc::new(KubeApi::new(RateLimit::VELERO_DEFAULT)),
-        logger: Arc::new(StderrLogger::new(Level::Warn)) as Arc<dyn LogSink>,
-        clock: Arc::new(SystemClock),
-    };
-    let digest = |bytes: &[u8]| {
-        let hex: String = Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("sha256:{hex}")
-    };
+    let services = offline_services();
     let (source, digest, runtime) = match module {
         None => (
             "embedded".to_owned(),
@@ -77,7 +66,17 @@ pub async fn inspect(module: Option<&Path>) -> Result<Inspection, InspectError> 
     })
 }
 
-fn kind(kind: ActionKind) -> &'static str {
+/// The imports for an operator command: a Kubernetes client that is never created unless
+/// called (and these commands make no call), warnings and errors on stderr.
+pub(crate) fn offline_services() -> HostServices {
+    HostServices {
+        cluster: Arc::new(KubeApi::new(RateLimit::VELERO_DEFAULT)),
+        logger: Arc::new(StderrLogger::new(Level::Warn)) as Arc<dyn LogSink>,
+        clock: Arc::new(SystemClock),
+    }
+}
+
+pub(crate) fn kind(kind: ActionKind) -> &'static str {
     match kind {
         ActionKind::BackupItemActionV2 => "BackupItemAction v2",
         ActionKind::RestoreItemActionV2 => "RestoreItemAction v2",

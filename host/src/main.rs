@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use velero_plugin_for_csi::cli::{self, OperatorCommand};
 use velero_plugin_for_csi::goplugin::{handshake, serve};
+use velero_plugin_for_csi::inspect::{self, Inspection};
 use velero_plugin_for_csi::kubeapi::KubeApi;
 use velero_plugin_for_csi::logging::{Level, LogSink, StderrLogger};
+use velero_plugin_for_csi::precompile::{self, Precompiled};
 use velero_plugin_for_csi::velero::Plugins;
+use velero_plugin_for_csi::version::Version;
 use velero_plugin_for_csi::wasm::{HostServices, SystemClock};
 
 fn main() -> ExitCode {
@@ -16,7 +19,38 @@ fn main() -> ExitCode {
     if !handshake::cookie_matches(cookie.as_deref()) {
         return match cli::operator_command(&argv) {
             Some(OperatorCommand::Demo) => demo(),
-            Some(OperatorCommand::Inspect { module, json }) => inspect(module.as_deref(), json),
+            Some(OperatorCommand::Inspect { module, json }) => {
+                let report = block_on(|| inspect::inspect(module.as_deref()));
+                print_report(
+                    "inspect",
+                    report,
+                    json,
+                    Inspection::to_json,
+                    Inspection::to_text,
+                )
+            }
+            Some(OperatorCommand::Precompile {
+                module,
+                cache,
+                json,
+            }) => {
+                let report = block_on(|| precompile::precompile(&module, cache.clone()));
+                print_report(
+                    "precompile",
+                    report,
+                    json,
+                    Precompiled::to_json,
+                    Precompiled::to_text,
+                )
+            }
+            Some(OperatorCommand::Version { json }) => {
+                let report = Version::of_this_binary().map_err(|e| e.to_string());
+                print_report("version", report, json, Version::to_json, Version::to_text)
+            }
+            Some(OperatorCommand::Usage) => {
+                eprint!("{}", cli::USAGE);
+                ExitCode::FAILURE
+            }
             None => {
                 eprintln!("{}", handshake::NOT_A_PLUGIN_NOTICE);
                 ExitCode::FAILURE
@@ -46,7 +80,13 @@ fn main() -> ExitCode {
         logger: logger.clone(),
         clock: Arc::new(SystemClock),
     };
-    let plugins = Plugins::new(args.argv0, services);
+    let env = |name: &str| std::env::var(name).ok();
+    let plugins = Plugins::new(
+        args.argv0.clone(),
+        services,
+        cli::guest_limits(env),
+        args.modules(env),
+    );
     let result = runtime.block_on(serve(plugins, logger.clone()));
     runtime.shutdown_background();
     match result {
@@ -82,28 +122,38 @@ fn demo() -> ExitCode {
     }
 }
 
-/// `inspect [MODULE] [--json]`: a component's actions and capability manifests.
-fn inspect(module: Option<&std::path::Path>, json: bool) -> ExitCode {
-    let outcome = tokio::runtime::Builder::new_current_thread()
+/// Runs an operator command's future on a single-threaded runtime.
+fn block_on<F, T, E>(command: impl FnOnce() -> F) -> Result<T, String>
+where
+    F: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))
-        .and_then(|runtime| {
-            runtime
-                .block_on(velero_plugin_for_csi::inspect::inspect(module))
-                .map_err(|e| e.to_string())
-        });
-    match outcome {
-        Ok(inspection) if json => {
-            println!("{:#}", inspection.to_json());
+        .and_then(|runtime| runtime.block_on(command()).map_err(|e| e.to_string()))
+}
+
+/// Prints an operator command's report as text or JSON on stdout, or its error on stderr.
+fn print_report<T>(
+    command: &str,
+    report: Result<T, String>,
+    json: bool,
+    to_json: impl Fn(&T) -> serde_json::Value,
+    to_text: impl Fn(&T) -> String,
+) -> ExitCode {
+    match report {
+        Ok(report) if json => {
+            println!("{:#}", to_json(&report));
             ExitCode::SUCCESS
         }
-        Ok(inspection) => {
-            print!("{}", inspection.to_text());
+        Ok(report) => {
+            print!("{}", to_text(&report));
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("inspect failed: {error}");
+            eprintln!("{command} failed: {error}");
             ExitCode::FAILURE
         }
     }

@@ -31,7 +31,10 @@ impl HeldCluster {
     #[allow(dead_code)] // Not every test binary that includes this file waits.
     pub async fn entered(&self, count: usize) {
         let mut entered = self.entered.subscribe();
-        entered.wait_for(|n| *n >= count).await.expect("sender lives");
+        entered
+            .wait_for(|n| *n >= count)
+            .await
+            .expect("sender lives");
     }
 }
 

@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
 
+use super::FIELD_MANAGER;
 use super::retry::{Backoff, is_already_exists, is_transient, retrying};
 
 /// Creates `object`, retrying only where that cannot create it twice.
@@ -42,7 +43,7 @@ async fn create_named(
     let mut backoff = Backoff::new();
     let mut retried = false;
     loop {
-        match api.create(&PostParams::default(), object).await {
+        match api.create(&post_params(), object).await {
             Err(error) if retried && is_already_exists(&error) => {
                 // An earlier attempt whose answer was lost created it.
                 let name = object.metadata.name.as_deref().unwrap_or_default();
@@ -74,7 +75,7 @@ async fn create_generated(
         });
     let mut backoff = Backoff::new();
     loop {
-        let error = match api.create(&PostParams::default(), object).await {
+        let error = match api.create(&post_params(), object).await {
             Err(error) if is_transient(&error) => error,
             outcome => return outcome,
         };
@@ -111,6 +112,14 @@ fn same_labels(object: &DynamicObject) -> ListParams {
     match selector.as_str() {
         "" => ListParams::default(),
         selector => ListParams::default().labels(selector),
+    }
+}
+
+/// Creates carry this plugin's field manager.
+fn post_params() -> PostParams {
+    PostParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PostParams::default()
     }
 }
 

@@ -34,6 +34,9 @@ use retry::{Backoff, is_conflict, is_not_found, is_transient, retrying};
 use crate::wasm::bindings::{ApiResource, Condition, KubeError, ObjectRef};
 use crate::wasm::{Cluster, ClusterFuture};
 
+/// The field manager the API server records for this plugin's creates and patches, as it
+/// records the Go plugin's (client-go names it after the binary).
+pub const FIELD_MANAGER: &str = "velero-plugin-for-csi";
 /// The message of a wait that ran out of time (Go's `wait.ErrWaitTimeout`).
 const WAIT_TIMEOUT: &str = "timed out waiting for the condition";
 
@@ -208,7 +211,10 @@ impl Cluster for KubeApi {
                 Patch::Merge(serde_json::from_str::<Value>(&patch).map_err(|e| {
                     KubeError::Invalid(format!("the patch is not valid JSON: {e}"))
                 })?);
-            let params = PatchParams::default();
+            let params = PatchParams {
+                field_manager: Some(FIELD_MANAGER.to_owned()),
+                ..PatchParams::default()
+            };
             let patched = retrying(
                 |e| is_transient(e) || is_conflict(e),
                 || api.patch(&target.name, &params, &patch),

@@ -175,8 +175,8 @@ async fn every_verb_reaches_its_url_and_keeps_unknown_fields() {
         [
             format!("GET {base}/a"),
             format!("GET {base}?&labelSelector=velero.io%2Fbackup-name%3Db1"),
-            format!("POST {base}?"),
-            format!("PATCH {base}/a?"),
+            format!("POST {base}?&fieldManager={FIELD_MANAGER}"),
+            format!("PATCH {base}/a?&fieldManager={FIELD_MANAGER}"),
             format!("DELETE {base}/a?"),
         ]
     );
@@ -399,7 +399,11 @@ async fn generated_create_whose_answer_was_lost_is_found_by_label() {
     let list = format!("GET {base}?&labelSelector=velero.io%2Fbackup-name%3Db1");
     assert_eq!(
         requests(&seen),
-        [list.clone(), format!("POST {base}?"), list],
+        [
+            list.clone(),
+            format!("POST {base}?&fieldManager={FIELD_MANAGER}"),
+            list
+        ],
         "no second create"
     );
 }
@@ -473,8 +477,8 @@ async fn named_create_whose_answer_was_lost_is_read_back() {
     assert_eq!(
         requests(&seen),
         [
-            format!("POST {base}?"),
-            format!("POST {base}?"),
+            format!("POST {base}?&fieldManager={FIELD_MANAGER}"),
+            format!("POST {base}?&fieldManager={FIELD_MANAGER}"),
             format!("GET {base}/a")
         ]
     );

@@ -18,34 +18,47 @@ use tonic::transport::server::Router;
 pub use catalog::{Catalog, CatalogError, Kind};
 
 use crate::logging::Level;
+use crate::modules::{Modules, ModulesConfig};
 use crate::proto::generated::delete_item_action_server::DeleteItemActionServer;
 use crate::proto::generated::plugin_lister_server::PluginListerServer;
 use crate::proto::v2::backup_item_action_server::BackupItemActionServer;
 use crate::proto::v2::restore_item_action_server::RestoreItemActionServer;
-use crate::wasm::{GuestRuntime, HostServices};
+use crate::wasm::{GuestEngine, GuestLimits, GuestRuntime, HostServices};
 
 /// Velero sends items and Backups that can be far larger than gRPC's 4 MiB default.
 const MAX_MESSAGE: usize = i32::MAX as usize;
 
-/// The plugins this process serves. The component is loaded on the first call that needs
-/// it, once, however many calls arrive together; discovery needs no cluster access.
+/// The plugins this process serves. The embedded component is loaded on the first call
+/// that needs it, once, however many calls arrive together; discovery needs no cluster
+/// access. The names served are the embedded component's; operator modules may take over
+/// any of them ([`crate::modules`]).
 pub struct Plugins {
     argv0: String,
     services: HostServices,
+    limits: GuestLimits,
+    modules: ModulesConfig,
     loaded: OnceCell<Loaded>,
 }
 
 struct Loaded {
-    runtime: GuestRuntime,
+    modules: Modules,
     catalog: Catalog,
 }
 
 impl Plugins {
-    /// Plugins served under the command `argv0`, with `services` as the guest's imports.
-    pub fn new(argv0: String, services: HostServices) -> Self {
+    /// Plugins served under the command `argv0`, with `services` as the guest's imports,
+    /// every call under `limits`, and operator modules from `modules`.
+    pub fn new(
+        argv0: String,
+        services: HostServices,
+        limits: GuestLimits,
+        modules: ModulesConfig,
+    ) -> Self {
         Self {
             argv0,
             services,
+            limits,
+            modules,
             loaded: OnceCell::new(),
         }
     }
@@ -53,11 +66,13 @@ impl Plugins {
     async fn loaded(&self) -> Result<&Loaded, Status> {
         self.loaded
             .get_or_try_init(|| async {
-                let runtime = GuestRuntime::embedded(self.services.clone())
+                let engine = GuestEngine::new(self.limits).map_err(|e| e.to_string())?;
+                let modules = Modules::load(&engine, self.services.clone(), self.modules.clone())
                     .await
                     .map_err(|e| e.to_string())?;
-                let catalog = Catalog::new(runtime.actions()).map_err(|e| e.to_string())?;
-                Ok(Loaded { runtime, catalog })
+                let catalog =
+                    Catalog::new(modules.embedded().actions()).map_err(|e| e.to_string())?;
+                Ok(Loaded { modules, catalog })
             })
             .await
             .map_err(|message: String| {
@@ -67,14 +82,15 @@ impl Plugins {
             })
     }
 
-    /// The runtime, once `name` is known to be registered under `kind`.
-    async fn runtime_for(&self, name: &str, kind: Kind) -> Result<&GuestRuntime, Status> {
+    /// The component serving `name` now, once `name` is known to be registered under
+    /// `kind`. The call keeps it to the end, whatever is swapped in meanwhile.
+    async fn runtime_for(&self, name: &str, kind: Kind) -> Result<Arc<GuestRuntime>, Status> {
         let loaded = self.loaded().await?;
         loaded
             .catalog
             .check(name, kind)
             .map_err(|e| Status::unknown(e.to_string()))?;
-        Ok(&loaded.runtime)
+        Ok(loaded.modules.current().await.runtime_for(name))
     }
 }
 

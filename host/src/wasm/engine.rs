@@ -60,7 +60,9 @@ impl GuestEngine {
     /// (wasmtime version, compiler settings, target): half of a cached artifact's name.
     pub fn compatibility_key(&self) -> String {
         let mut hasher = DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
         format!("{:016x}", hasher.finish())
     }
 }

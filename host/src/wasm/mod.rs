@@ -8,10 +8,10 @@ mod imports;
 mod limits;
 mod runtime;
 
+pub use engine::GuestEngine;
 pub use imports::HostServices;
 pub use imports::clock::{SystemClock, WallClock};
 pub use imports::kube::{Cluster, ClusterFuture};
-pub use engine::GuestEngine;
 pub use limits::{GuestLimits, LimitExceeded};
 pub use runtime::{CallError, GuestRuntime, LoadError};
 

@@ -138,6 +138,7 @@ mod tests {
     use crate::wasm::capabilities::{Grant, Scope};
     use crate::wasm::imports::HostServices;
     use crate::wasm::imports::clock::SystemClock;
+    use crate::wasm::limits::{Budget, GuestLimits};
 
     /// Records the calls that reached it.
     #[derive(Default)]
@@ -224,7 +225,8 @@ mod tests {
             logger: logs.clone(),
             clock: Arc::new(SystemClock),
         };
-        let ctx = CallContext::new("velero.io/test-action", grants, services);
+        let budget = Budget::new(GuestLimits::DEFAULT);
+        let ctx = CallContext::new("velero.io/test-action", grants, services, budget);
         (ctx, cluster, logs)
     }
 
