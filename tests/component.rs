@@ -1,14 +1,17 @@
 //! Wasm-level tests: the embedded, precompiled component instantiated under wasmtime, with a
 //! fake `kube` import that records every call and a log sink that records every record.
 
+#[path = "support/captured_logs.rs"]
+mod captured_logs;
 mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use captured_logs::CapturedLogs;
 use serde_json::{Value, json};
 use support::*;
-use velero_plugin_for_csi::logging::{Level, LogSink, Record};
+use velero_plugin_for_csi::logging::Level;
 use velero_plugin_for_csi::wasm::bindings::{
     ActionError, ActionKind, ApiResource, Condition, KubeError, ObjectRef, RestoreInput,
 };
@@ -64,24 +67,15 @@ impl Cluster for FakeCluster {
     }
 }
 
-#[derive(Default)]
-struct Logs(Mutex<Vec<Record>>);
-
-impl LogSink for Logs {
-    fn log(&self, record: Record) {
-        self.0.lock().unwrap().push(record);
-    }
-}
-
 struct Guest {
     runtime: GuestRuntime,
     cluster: Arc<FakeCluster>,
-    logs: Arc<Logs>,
+    logs: Arc<CapturedLogs>,
 }
 
 async fn guest() -> Guest {
     let cluster = Arc::new(FakeCluster::default());
-    let logs = Arc::new(Logs::default());
+    let logs = Arc::new(CapturedLogs::default());
     let services = HostServices {
         cluster: cluster.clone(),
         logger: logs.clone(),
@@ -351,7 +345,7 @@ async fn guest_logs_reach_the_host_with_the_action_as_source() {
         )
         .await
         .unwrap();
-    let logs = g.logs.0.lock().unwrap().clone();
+    let logs = g.logs.records();
     let seen: Vec<_> = logs
         .iter()
         .map(|r| (r.level, r.source.as_str(), r.message.as_str()))

@@ -8,14 +8,14 @@
 //! naming the action, and the process goes on serving, until the module is swapped out.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tonic::Code;
 use velero_plugin_for_csi::client::Launch;
-use velero_plugin_for_csi::logging::{Level, LogSink, Record};
+use velero_plugin_for_csi::logging::Level;
 use velero_plugin_for_csi::modules::{ArtifactSource, Modules, ModulesConfig, digest};
 use velero_plugin_for_csi::proto::generated::DeleteItemActionExecuteRequest;
 use velero_plugin_for_csi::proto::generated::delete_item_action_client::DeleteItemActionClient;
@@ -24,11 +24,14 @@ use velero_plugin_for_csi::wasm::{
     CallError, GuestEngine, GuestLimits, GuestRuntime, HostServices, SystemClock,
 };
 
+#[path = "support/captured_logs.rs"]
+mod captured_logs;
 #[path = "support/held_cluster.rs"]
 mod held_cluster;
 #[path = "support/hostile.rs"]
 mod hostile;
 
+use captured_logs::CapturedLogs;
 use held_cluster::HeldCluster;
 
 /// The action the hostile component registers.
@@ -37,28 +40,6 @@ const ACTION: &str = "velero.io/csi-volumesnapshot-delete";
 /// The real CSI actions component, as WebAssembly: the operator module "upgrade".
 fn csi_component() -> Vec<u8> {
     std::fs::read(env!("CSI_GUEST_COMPONENT")).expect("the build script built the component")
-}
-
-#[derive(Default)]
-struct Captured(Mutex<Vec<Record>>);
-
-impl LogSink for Captured {
-    fn log(&self, record: Record) {
-        if let Ok(mut records) = self.0.lock() {
-            records.push(record);
-        }
-    }
-}
-
-impl Captured {
-    fn errors(&self) -> Vec<String> {
-        let records = self.0.lock().unwrap();
-        records
-            .iter()
-            .filter(|r| r.level == Level::Error)
-            .map(|r| r.message.clone())
-            .collect()
-    }
 }
 
 /// Writes `bytes` as `name` in `dir` the way a careful operator (or a ConfigMap update)
@@ -72,12 +53,12 @@ fn install(dir: &Path, name: &str, bytes: &[u8]) {
 struct Fixture {
     modules: Modules,
     cluster: Arc<HeldCluster>,
-    logs: Arc<Captured>,
+    logs: Arc<CapturedLogs>,
 }
 
 async fn fixture(dir: &Path, cache: &Path) -> Fixture {
     let cluster = Arc::new(HeldCluster::new());
-    let logs = Arc::new(Captured::default());
+    let logs = Arc::new(CapturedLogs::default());
     let services = HostServices {
         cluster: cluster.clone(),
         logger: logs.clone(),
@@ -181,7 +162,7 @@ async fn modules_override_swap_and_refuse_without_a_restart() {
         routes.module_for(ACTION).unwrap().digest,
         digest(&csi_component())
     );
-    let refused = fx.logs.errors();
+    let refused = fx.logs.messages_at(Level::Error);
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert!(
         refused[0].contains("refused module actions.wasm")
@@ -196,7 +177,7 @@ async fn modules_override_swap_and_refuse_without_a_restart() {
         routes.module_for(ACTION).unwrap().digest,
         digest(&csi_component())
     );
-    assert_eq!(fx.logs.errors().len(), 2);
+    assert_eq!(fx.logs.messages_at(Level::Error).len(), 2);
     assert_eq!(call(&routes.runtime_for(ACTION)).await, Answered::Real);
 
     // Removed: the embedded component serves again.
@@ -292,7 +273,8 @@ async fn swaps_under_concurrent_callers_never_fail_a_call() {
         totals.0 >= CALLERS && totals.1 >= CALLERS,
         "both versions served: {totals:?}"
     );
-    assert!(fx.logs.errors().is_empty(), "{:?}", fx.logs.errors());
+    let errors = fx.logs.messages_at(Level::Error);
+    assert!(errors.is_empty(), "{errors:?}");
     // The last version installed serves the next call.
     let routes = fx.modules.current().await;
     assert_eq!(

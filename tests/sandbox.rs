@@ -10,19 +10,21 @@
 //!   each a clean error, and the runtime keeps serving.
 //! * The component sees no filesystem, no environment and no network.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sim_cluster::Cluster as SimCluster;
 use sim_cluster::apiserver::ApiServer;
 use velero_plugin_for_csi::kubeapi::KubeApi;
-use velero_plugin_for_csi::logging::{Level, LogSink, Record};
+use velero_plugin_for_csi::logging::Level;
 use velero_plugin_for_csi::wasm::bindings::ActionError;
 use velero_plugin_for_csi::wasm::{
     CallError, GuestEngine, GuestLimits, GuestRuntime, HostServices, LimitExceeded, SystemClock,
 };
 
+#[path = "support/captured_logs.rs"]
+mod captured_logs;
 #[path = "support/held_cluster.rs"]
 mod held_cluster;
 #[path = "support/hostile.rs"]
@@ -30,29 +32,20 @@ mod hostile;
 #[path = "support/sim_kube.rs"]
 mod sim_kube;
 
+use captured_logs::CapturedLogs;
+
 const ACTION: &str = "velero.io/csi-volumesnapshot-delete";
 
-#[derive(Default)]
-struct Captured(Mutex<Vec<Record>>);
-
-impl LogSink for Captured {
-    fn log(&self, record: Record) {
-        if let Ok(mut records) = self.0.lock() {
-            records.push(record);
-        }
-    }
-}
-
-async fn hostile_runtime(cluster: Arc<SimCluster>) -> (GuestRuntime, Arc<Captured>, ApiServer) {
+async fn hostile_runtime(cluster: Arc<SimCluster>) -> (GuestRuntime, Arc<CapturedLogs>, ApiServer) {
     hostile_runtime_within(cluster, GuestLimits::DEFAULT).await
 }
 
 async fn hostile_runtime_within(
     cluster: Arc<SimCluster>,
     limits: GuestLimits,
-) -> (GuestRuntime, Arc<Captured>, ApiServer) {
+) -> (GuestRuntime, Arc<CapturedLogs>, ApiServer) {
     let server = ApiServer::start(cluster).await.unwrap();
-    let logs = Arc::new(Captured::default());
+    let logs = Arc::new(CapturedLogs::default());
     let services = HostServices {
         cluster: Arc::new(KubeApi::with_client(
             sim_kube::client(&server).await.unwrap(),
@@ -113,11 +106,9 @@ async fn calls_beyond_the_manifest_are_forbidden_and_never_reach_the_server() {
     assert_eq!(calls[0].resource, "volumesnapshots.snapshot.storage.k8s.io");
 
     let warnings = logs
-        .0
-        .lock()
-        .unwrap()
+        .messages_at(Level::Warn)
         .iter()
-        .filter(|r| r.level == Level::Warn && r.message.contains(ACTION))
+        .filter(|message| message.contains(ACTION))
         .count();
     assert_eq!(warnings, 6, "one warning per refused call");
 }
@@ -193,7 +184,7 @@ async fn time_spent_in_host_calls_does_not_count_against_the_deadline() {
     let engine = GuestEngine::new(TIGHT).unwrap();
     let services = HostServices {
         cluster: cluster.clone(),
-        logger: Arc::new(Captured::default()),
+        logger: Arc::new(CapturedLogs::default()),
         clock: Arc::new(SystemClock),
     };
     let component = engine.compile(hostile::component()).unwrap();

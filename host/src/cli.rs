@@ -123,12 +123,9 @@ pub enum OperatorCommand {
         module: Option<std::path::PathBuf>,
         json: bool,
     },
-    /// Validate a module and store its precompiled artifact in the module cache.
-    Precompile {
-        module: PathBuf,
-        cache: Option<PathBuf>,
-        json: bool,
-    },
+    /// Validate a module and store its precompiled artifact in the module cache (the one
+    /// the plugin uses: [`Args::modules`] of the same arguments).
+    Precompile { module: PathBuf, json: bool },
     /// Print the binary's version, component digest, wasmtime version and target.
     Version { json: bool },
     /// Print what the operator commands are (also for a command missing its argument).
@@ -144,20 +141,6 @@ usage (without Velero's magic cookie, the binary runs operator commands):
                                                      validate a module and cache its machine code
   velero-plugin-for-csi --version [--json]           version, component digest, wasmtime, target
 ";
-
-/// The value of `--name VALUE` or `--name=VALUE` in `args`.
-fn value_of(args: &[OsString], name: &str) -> Option<PathBuf> {
-    let flag = format!("--{name}");
-    let prefix = format!("--{name}=");
-    args.iter().enumerate().find_map(|(i, arg)| {
-        let arg = arg.to_str()?;
-        if arg == flag {
-            args.get(i + 1).map(PathBuf::from)
-        } else {
-            arg.strip_prefix(&prefix).map(PathBuf::from)
-        }
-    })
-}
 
 /// The first argument that is neither a flag nor a flag's value.
 fn positional(args: &[OsString], value_flags: &[&str]) -> Option<PathBuf> {
@@ -187,11 +170,7 @@ pub fn operator_command(args: &[OsString]) -> Option<OperatorCommand> {
             json,
         }),
         Some("precompile") => Some(match positional(rest, &["module-cache"]) {
-            Some(module) => OperatorCommand::Precompile {
-                module,
-                cache: value_of(rest, "module-cache"),
-                json,
-            },
+            Some(module) => OperatorCommand::Precompile { module, json },
             None => OperatorCommand::Usage,
         }),
         Some("--version" | "version") => Some(OperatorCommand::Version { json }),
@@ -304,34 +283,24 @@ mod tests {
             })
         );
         assert_eq!(operator_command(&args(&["p"])), None);
+        let spaced = args(&["p", "precompile", "--module-cache", "/c", "m.wasm"]);
         assert_eq!(
-            operator_command(&args(&[
-                "p",
-                "precompile",
-                "--module-cache",
-                "/c",
-                "m.wasm"
-            ])),
+            operator_command(&spaced),
             Some(OperatorCommand::Precompile {
                 module: "m.wasm".into(),
-                cache: Some("/c".into()),
                 json: false
             })
         );
+        assert_eq!(parse(spaced).module_cache, Some("/c".into()));
+        let joined = args(&["p", "precompile", "m.wasm", "--module-cache=/c", "--json"]);
         assert_eq!(
-            operator_command(&args(&[
-                "p",
-                "precompile",
-                "m.wasm",
-                "--module-cache=/c",
-                "--json"
-            ])),
+            operator_command(&joined),
             Some(OperatorCommand::Precompile {
                 module: "m.wasm".into(),
-                cache: Some("/c".into()),
                 json: true
             })
         );
+        assert_eq!(parse(joined).module_cache, Some("/c".into()));
         assert_eq!(
             operator_command(&args(&["p", "precompile"])),
             Some(OperatorCommand::Usage)

@@ -29,11 +29,10 @@ fn main() -> ExitCode {
                     Inspection::to_text,
                 )
             }
-            Some(OperatorCommand::Precompile {
-                module,
-                cache,
-                json,
-            }) => {
+            Some(OperatorCommand::Precompile { module, json }) => {
+                // The cache the plugin would use: `--module-cache`, else the environment.
+                let env = |name: &str| std::env::var(name).ok();
+                let cache = cli::parse(argv.iter().cloned()).modules(env).cache;
                 let report = block_on(|| precompile::precompile(&module, cache.clone()));
                 print_report(
                     "precompile",

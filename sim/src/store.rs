@@ -176,6 +176,23 @@ impl Cluster {
         self.lock().next_resource_version
     }
 
+    /// Real time: sleeps until the store changes or `wait` passes, then runs the controller
+    /// events that fell due meanwhile.
+    fn sleep_then_run_due<'a>(
+        &self,
+        state: MutexGuard<'a, State>,
+        wait: Duration,
+    ) -> MutexGuard<'a, State> {
+        let mut state = self
+            .changed
+            .wait_timeout(state, wait)
+            .map(|(guard, _)| guard)
+            .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        let now = state.clock.now();
+        controllers::run_due(&mut state, now);
+        state
+    }
+
     /// Blocks until the revision moves past `seen` or `timeout` (real time) passes, and
     /// returns the revision then. On real time, controller events fall due meanwhile; virtual
     /// time stands still (see [`Cluster::advance_to_next_event`]).
@@ -196,13 +213,7 @@ impl Cluster {
                     .clamp(Duration::from_millis(1), left),
                 _ => left,
             };
-            state = self
-                .changed
-                .wait_timeout(state, wait)
-                .map(|(guard, _)| guard)
-                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
-            let now = state.clock.now();
-            controllers::run_due(&mut state, now);
+            state = self.sleep_then_run_due(state, wait);
         }
     }
 
@@ -498,13 +509,7 @@ impl Cluster {
                 state.clock.set(next);
             } else {
                 let wait = next.saturating_sub(now).max(Duration::from_millis(1));
-                state = self
-                    .changed
-                    .wait_timeout(state, wait)
-                    .map(|(guard, _)| guard)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner().0);
-                let now = state.clock.now();
-                controllers::run_due(&mut state, now);
+                state = self.sleep_then_run_due(state, wait);
             }
         }
     }

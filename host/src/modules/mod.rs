@@ -147,7 +147,7 @@ impl Modules {
         let Ok(mut swap) = self.swap.try_lock() else {
             return routes;
         };
-        // Another call may have taken the change in while this one waited.
+        // Another call may have taken the change in since this one looked.
         let routes = self.in_service();
         let listing = scan::list(dir);
         if listing == routes.listing {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::loader::{ArtifactSource, Loader, Module};
-use super::scan::Listing;
+use super::scan::{Entry, Listing};
 use crate::logging::{Level, LogSink};
 
 /// What is known of each module file.
@@ -15,6 +15,8 @@ pub struct Swap {
 }
 
 struct FileState {
+    /// The file as listed when last read: unchanged, it is not read again.
+    listed: Entry,
     /// The digest of the file's content when last read (served or refused).
     digest: String,
     /// The last version of the file that passed validation.
@@ -22,7 +24,8 @@ struct FileState {
 }
 
 impl Swap {
-    /// Validates what changed in `listing` and returns the actions each serving module
+    /// Validates what changed in `listing` (files listed as before are not read again; a
+    /// file whose content is unchanged is not validated again) and returns the actions each serving module
     /// overrides. Every change is logged: modules put in service, refused (and what keeps
     /// serving instead), removed.
     pub async fn take_in(
@@ -47,6 +50,13 @@ impl Swap {
             kept
         });
         for file in files {
+            if self
+                .files
+                .get(&file.name)
+                .is_some_and(|state| state.listed == *file)
+            {
+                continue;
+            }
             let bytes = match std::fs::read(&file.path) {
                 Ok(bytes) => bytes,
                 Err(error) => {
@@ -60,9 +70,11 @@ impl Swap {
             };
             let digest = super::digest(&bytes);
             let state = self.files.entry(file.name.clone()).or_insert(FileState {
+                listed: file.clone(),
                 digest: String::new(),
                 serving: None,
             });
+            state.listed = file.clone();
             if state.digest == digest {
                 continue;
             }

@@ -38,13 +38,7 @@ impl Identifier {
     }
 
     fn from_json(value: &Value) -> Self {
-        let field = |k: &str| {
-            value
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let field = |k: &str| text_field(value, k);
         Self {
             group: field("group"),
             resource: field("resource"),
@@ -307,15 +301,18 @@ fn references(
     })
 }
 
+/// The string at `key` of a JSON object, or empty.
+fn text_field(value: &Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// `{resource, namespace, name}` → the resource and the object's namespace and name.
 fn object_ref(value: &Value) -> Result<(sim_cluster::Gvr, String, String), String> {
-    let field = |k: &str| {
-        value
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let field = |k: &str| text_field(value, k);
     let resource = field("resource");
     let gvr = sim_cluster::gvr_of_resource(&resource)
         .ok_or_else(|| format!("unknown resource {resource}"))?;
