@@ -2,15 +2,14 @@
 
 use std::time::Duration;
 
+use csi_common::civil::{days_from_civil, format_local};
+
 use crate::bindings::velero::csi::types::Datetime;
 
 /// RFC 3339 with second precision and a numeric offset, or `Z` for UTC
 /// (`2024-05-01T09:30:00Z`, `2024-05-01T17:30:00+08:00`).
 pub fn format_rfc3339(time: &Datetime) -> String {
     let offset = i64::from(time.utc_offset_seconds);
-    let local = time.seconds + offset;
-    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
     let zone = if offset == 0 {
         "Z".to_owned()
     } else {
@@ -21,12 +20,7 @@ pub fn format_rfc3339(time: &Datetime) -> String {
             offset.abs() % 3600 / 60
         )
     };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{zone}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    format!("{}{zone}", format_local(time.seconds + offset))
 }
 
 /// Parses RFC 3339 (fractional seconds allowed; `Z` or a numeric offset), as Go's
@@ -130,30 +124,6 @@ pub fn parse_go_duration(text: &str) -> Option<Duration> {
         total += number * seconds_per_unit;
     }
     Duration::try_from_secs_f64(total).ok()
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// (year, month, day) → days since 1970-01-01.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
