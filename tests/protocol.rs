@@ -1,6 +1,6 @@
 //! The real binary, spawned exactly as Velero's go-plugin client spawns it (environment,
 //! arguments, pipes), driven over h2c on its Unix socket. Case IDs refer to the conformance
-//! cases of the Velero plugin protocol specification, §6.
+//! cases of [protocol §6](../docs/protocol.md#6-conformance-cases).
 
 mod support;
 

@@ -1,4 +1,4 @@
-//! Annotation and label keys the actions read or write.
+//! Annotation and label keys the actions read or write ([keys §4](../../docs/keys.md#4-annotation-and-label-keys)).
 
 /// Tells Velero to include an item's additional items even when filters exclude them.
 pub const MUST_INCLUDE_ADDITIONAL_ITEMS: &str = "backup.velero.io/must-include-additional-items";

@@ -1,4 +1,4 @@
-//! Finalize-time removal of a VolumeSnapshot and re-creation of its content (spec §3.8).
+//! Finalize-time removal of a VolumeSnapshot and re-creation of its content ([behaviour §3.8](../../docs/behaviour.md#38-finalize-pass)).
 //!
 //! In the backup's finalize pass the VolumeSnapshot BIA detaches the VolumeSnapshot from the
 //! cluster while keeping the storage snapshot: a content with policy `Delete` is switched to
@@ -24,7 +24,7 @@ use crate::velero::Backup;
 const RESOURCE_TIMEOUT: &str = "velero.io/resource-timeout";
 
 /// Metadata the API server owns; cleared before the content is created again. v0.7.1
-/// clears only `resourceVersion`; the spec recommends clearing the rest too (§3.8 step 4.4).
+/// clears only `resourceVersion`; this clears the rest too ([behaviour §3.8](../../docs/behaviour.md#38-finalize-pass) step 4.4).
 const SERVER_OWNED_METADATA: [&str; 8] = [
     "resourceVersion",
     "uid",
@@ -37,10 +37,10 @@ const SERVER_OWNED_METADATA: [&str; 8] = [
 ];
 
 /// Removes `snapshot` (the VolumeSnapshot as Velero fetched it at finalize start) from the
-/// cluster, keeping its storage snapshot (spec §3.8). `content` is its bound content as
+/// cluster, keeping its storage snapshot ([behaviour §3.8](../../docs/behaviour.md#38-finalize-pass)). `content` is its bound content as
 /// the VolumeSnapshot BIA found it, if any.
 ///
-/// Without a content (v0.7.1 crashes here, spec §2.2 step 6 [defect]) only the
+/// Without a content (v0.7.1 crashes here, [actions §2.2](../../docs/actions.md#22-volumesnapshot-backup-veleroiocsi-volumesnapshot-backupper) step 6 [defect]) only the
 /// VolumeSnapshot is deleted, as Velero core v1.14 does.
 pub fn remove_snapshot(
     host: &dyn Host,
@@ -127,7 +127,7 @@ pub fn remove_snapshot(
 }
 
 /// Deletes `content` (the `Retain` content as returned by the policy patch), waits until
-/// it is gone, and creates it again from [`static_content`] (spec §3.8 step 4). The error
+/// it is gone, and creates it again from [`static_content`] ([behaviour §3.8](../../docs/behaviour.md#38-finalize-pass) step 4). The error
 /// texts are v0.7.1's.
 fn recreate_content(host: &dyn Host, content: &Value, backup: &Backup) -> Result<(), String> {
     let timeout = deletion_timeout(host, backup);
@@ -188,7 +188,7 @@ fn deletion_timeout(host: &dyn Host, backup: &Backup) -> Duration {
     timeout
 }
 
-/// The statically bound `Retain` content that replaces `content` (spec §3.8 step 4.4).
+/// The statically bound `Retain` content that replaces `content` ([behaviour §3.8](../../docs/behaviour.md#38-finalize-pass) step 4.4).
 /// Name, labels (including `velero.io/backup-name`), annotations, finalizers and every
 /// other field are kept; server-owned metadata and `status` are dropped (the API server
 /// ignores a status in a create, and the snapshot controller fills it in).
@@ -199,7 +199,7 @@ pub fn static_content(content: &Value) -> Value {
     let source = match str_at(content, &["status", "snapshotHandle"]) {
         Some(handle) => json!({ "snapshotHandle": handle }),
         // v0.7.1 crashes on a content without status; one without a handle gets an empty
-        // source (upstream test "DeleteVolumeSnapshots", spec §5.13 scenario 149).
+        // source (upstream test "DeleteVolumeSnapshots", [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios) scenario 149).
         None => json!({}),
     };
     let mut object = match content {
@@ -337,7 +337,7 @@ mod tests {
             .collect()
     }
 
-    /// Spec §5.13, scenario 149.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 149.
     #[test]
     fn delete_policy_content_is_recreated_static() {
         let snapshot = vs1(json!({"boundVolumeSnapshotContentName": "vsc1"}));
@@ -383,7 +383,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 150: running the removal twice ends in the same state. (The
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 150: running the removal twice ends in the same state. (The
     /// simulated API server gives the re-created content a fresh uid, which the second run
     /// then writes into the reference; upstream's fake keeps the empty uid.)
     #[test]
@@ -409,7 +409,7 @@ mod tests {
             && m.starts_with("fail to delete VolumeSnapshot velero/vs1: ")));
     }
 
-    /// Spec §5.13, scenario 151.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 151.
     #[test]
     fn snapshot_without_status_deletes_only_the_snapshot() {
         let snapshot = vs1(Value::Null);
@@ -440,7 +440,7 @@ mod tests {
         )));
     }
 
-    /// Spec §3.8: a `Retain` content is left as it is; only the VolumeSnapshot goes.
+    /// [behaviour §3.8](../../docs/behaviour.md#38-finalize-pass): a `Retain` content is left as it is; only the VolumeSnapshot goes.
     #[test]
     fn retain_policy_content_is_untouched() {
         let snapshot = vs1(json!({"boundVolumeSnapshotContentName": "vsc1"}));
@@ -458,7 +458,7 @@ mod tests {
         );
     }
 
-    /// Spec §2.2 step 6 [defect]: no content → only the VolumeSnapshot is deleted.
+    /// [actions §2.2](../../docs/actions.md#22-volumesnapshot-backup-veleroiocsi-volumesnapshot-backupper) step 6 [defect]: no content → only the VolumeSnapshot is deleted.
     #[test]
     fn missing_content_deletes_only_the_snapshot() {
         let snapshot = vs1(json!({"boundVolumeSnapshotContentName": "vsc1"}));
@@ -471,7 +471,7 @@ mod tests {
         assert!(host.logs().iter().all(|(level, _)| *level != Level::Error));
     }
 
-    /// Spec §3.8 step 2: a failed policy patch stops everything.
+    /// [behaviour §3.8](../../docs/behaviour.md#38-finalize-pass) step 2: a failed policy patch stops everything.
     #[test]
     fn failed_retain_patch_deletes_nothing() {
         let snapshot = vs1(json!({"boundVolumeSnapshotContentName": "vsc1"}));
@@ -499,7 +499,7 @@ mod tests {
         );
     }
 
-    /// Spec §3.8 step 4.2: a failed content deletion is logged and nothing is created.
+    /// [behaviour §3.8](../../docs/behaviour.md#38-finalize-pass) step 4.2: a failed content deletion is logged and nothing is created.
     #[test]
     fn failed_content_delete_is_logged() {
         let snapshot = vs1(json!({"boundVolumeSnapshotContentName": "vsc1"}));
@@ -626,7 +626,7 @@ mod tests {
         (waits[0], host.inner.logs())
     }
 
-    /// Spec §5.3, scenarios 47 and 50: the deletion wait budget.
+    /// [scenarios §5.3](../../docs/scenarios.md#53-volumesnapshot-backup), scenarios 47 and 50: the deletion wait budget.
     #[test]
     fn deletion_wait_budget_comes_from_the_resource_timeout() {
         let (budget, logs) = wait_budget(json!({"velero.io/resource-timeout": "1m"}));

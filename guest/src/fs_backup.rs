@@ -1,4 +1,4 @@
-//! Whether a claim is left to Velero's file-system backup (spec §3.4).
+//! Whether a claim is left to Velero's file-system backup ([behaviour §3.4](../../docs/behaviour.md#34-file-system-backup-opt-in-and-opt-out)).
 //!
 //! Mirrors Velero v1.13's pod-volume rules as v0.7.1 uses them: opt-in through the pod
 //! annotation `backup.velero.io/backup-volumes`, or, when the backup defaults volumes to
@@ -104,7 +104,7 @@ pub fn volumes_by_pod(pod: &Value, default_to_fs_backup: bool) -> Vec<&str> {
 /// CSI action leaves it alone. `default_to_fs_backup` is the Backup's
 /// `spec.defaultVolumesToFsBackup` being explicitly true.
 ///
-/// As in v0.7.1, only the first volume of each pod that mounts the claim is checked (§7, L23).
+/// As in v0.7.1, only the first volume of each pod that mounts the claim is checked ([behaviour §7 L23](../../docs/behaviour.md#l23-file-system-detection-checks-the-first-volume-only)).
 pub fn is_pvc_default_to_fs_backup(
     host: &dyn Host,
     namespace: &str,
@@ -205,7 +205,7 @@ mod tests {
         pods.iter().map(crate::json::name).collect()
     }
 
-    /// Spec §5.13, scenario 133.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 133.
     #[test]
     fn scenario_133_pods_using_a_pvc() {
         let host = host();
@@ -236,7 +236,7 @@ mod tests {
         assert_eq!(calls[0].namespace.as_deref(), Some("default"));
     }
 
-    /// Spec §5.13, scenario 134.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 134.
     #[test]
     fn scenario_134_pod_volume_name_for_a_pvc() {
         let three = pod(
@@ -273,19 +273,19 @@ mod tests {
         assert!(pod_volume_name_for_pvc(&three, "csi-pvc4").is_err());
     }
 
-    /// Spec §5.13, scenario 135.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 135.
     #[test]
     fn scenario_135_opt_in_on_one_pod() {
         assert!(is_pvc_default_to_fs_backup(&host(), "default", "csi-pvc1", false).unwrap());
     }
 
-    /// Spec §5.13, scenario 136.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 136.
     #[test]
     fn scenario_136_opt_in_on_every_pod() {
         assert!(is_pvc_default_to_fs_backup(&host(), "uploader-ns", "csi-pvc1", false).unwrap());
     }
 
-    /// Spec §5.13, scenario 137.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 137.
     #[test]
     fn scenario_137_opt_out_default() {
         let host = host();
@@ -297,7 +297,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 138.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 138.
     #[test]
     fn scenario_138_unused_claim_is_never_fs_backed_up() {
         let host = host();
@@ -311,8 +311,8 @@ mod tests {
         SimHost::new(cluster)
     }
 
-    /// Spec §5.13, scenario 139: `default-token` prefix, untrimmed opt-in lists, only the
-    /// first referencing volume (§7, L23, kept as in v0.7.1).
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 139: `default-token` prefix, untrimmed opt-in lists, only the
+    /// first referencing volume ([behaviour §7 L23](../../docs/behaviour.md#l23-file-system-detection-checks-the-first-volume-only), kept as in v0.7.1).
     #[test]
     fn scenario_139_edge_cases() {
         let host = single(
@@ -363,7 +363,7 @@ mod tests {
         );
         assert!(volumes_by_pod(&opted_in, false).is_empty());
 
-        // Spec §5.1, scenarios 10 and 11.
+        // [scenarios §5.1](../../docs/scenarios.md#51-pvc-backup), scenarios 10 and 11.
         let host = single(Value::Null, json!([claim_volume("vol", "data")]));
         assert!(is_pvc_default_to_fs_backup(&host, "app", "data", true).unwrap());
         let host = single(
@@ -373,7 +373,7 @@ mod tests {
         assert!(!is_pvc_default_to_fs_backup(&host, "app", "data", true).unwrap());
     }
 
-    /// Spec §5.1, scenario 12: the list error comes back as it is.
+    /// [scenarios §5.1](../../docs/scenarios.md#51-pvc-backup), scenario 12: the list error comes back as it is.
     #[test]
     fn list_errors_are_returned() {
         let host = single(Value::Null, json!([]));

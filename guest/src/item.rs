@@ -94,7 +94,7 @@ impl Item {
             .as_str()
     }
 
-    /// Inserts or overwrites a label with the normalised value N(`value`) (spec §3.2).
+    /// Inserts or overwrites a label with the normalised value N(`value`) ([behaviour §3.2](../../docs/behaviour.md#32-annotation-and-label-merge)).
     pub fn set_label(&mut self, key: &str, value: &str) {
         let metadata = child_object(self.root(), "metadata");
         let labels = child_object(metadata, "labels");

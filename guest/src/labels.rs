@@ -1,4 +1,4 @@
-//! Label values (spec §3.1, §3.2, §3.14).
+//! Label values ([behaviour §3.1](../../docs/behaviour.md#31-label-value-normalisation), [behaviour §3.2](../../docs/behaviour.md#32-annotation-and-label-merge), [behaviour §3.14](../../docs/behaviour.md#314-veleroio-labels)).
 
 use sha2::{Digest, Sha256};
 
@@ -24,7 +24,7 @@ pub fn normalize(value: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Spec §3.1 test vectors.
+    /// [behaviour §3.1](../../docs/behaviour.md#31-label-value-normalisation) test vectors.
     #[test]
     fn normalisation_vectors() {
         let cases = [

@@ -1,4 +1,4 @@
-//! Kubernetes resource quantities, as far as the actions need them (spec §3.12).
+//! Kubernetes resource quantities, as far as the actions need them ([behaviour §3.12](../../docs/behaviour.md#312-pvc-restore-from-a-snapshot)).
 
 /// Formats a byte count as Kubernetes formats a binary-SI quantity: the largest binary
 /// suffix that divides it exactly; a plain integer when none does; below 1024, decimal-SI.
@@ -104,7 +104,7 @@ pub fn parse_nanos(text: &str) -> Result<i128, String> {
 mod tests {
     use super::*;
 
-    /// Spec §3.12.2 examples.
+    /// [behaviour §3.12.2](../../docs/behaviour.md#3122-restore-size-annotation-format) examples.
     #[test]
     fn formats_like_kubernetes_binary_si() {
         assert_eq!(format_bytes(10_737_418_240), "10Gi");

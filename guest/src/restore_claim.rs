@@ -1,8 +1,8 @@
-//! Rewriting a PersistentVolumeClaim for restore (spec §2.5, §3.12).
+//! Rewriting a PersistentVolumeClaim for restore ([actions §2.5](../../docs/actions.md#25-pvc-restore-veleroiocsi-pvc-restorer), [behaviour §3.12](../../docs/behaviour.md#312-pvc-restore-from-a-snapshot)).
 //!
 //! Every helper edits the claim's JSON in place through [`Item`]: only the paths named by
-//! the spec change, so fields this code does not know (`spec.volumeAttributesClassName`,
-//! `spec.dataSourceRef.namespace` on untouched paths, …) survive (spec §3.16).
+//! the reference change, so fields this code does not know (`spec.volumeAttributesClassName`,
+//! `spec.dataSourceRef.namespace` on untouched paths, …) survive ([behaviour §3.16](../../docs/behaviour.md#316-editing-json-in-place)).
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -22,7 +22,7 @@ const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 /// How many random characters the `velero.io/dynamic-pv-restore` value ends with.
 const RANDOM_LENGTH: usize = 5;
 
-/// Removes `remove` from the claim's annotations (spec §2.5 step 4). A claim without an
+/// Removes `remove` from the claim's annotations ([actions §2.5](../../docs/actions.md#25-pvc-restore-veleroiocsi-pvc-restorer) step 4). A claim without an
 /// annotation map gets an empty one, as v0.7.1 does.
 pub fn remove_annotations(claim: &mut Item, remove: &[&str]) {
     for key in remove {
@@ -31,7 +31,7 @@ pub fn remove_annotations(claim: &mut Item, remove: &[&str]) {
 }
 
 /// Prepares a claim for plain dynamic provisioning when the Restore disables PV restore
-/// (spec §2.5 step 5): no volume name, no data source of either kind.
+/// ([actions §2.5](../../docs/actions.md#25-pvc-restore-veleroiocsi-pvc-restorer) step 5): no volume name, no data source of either kind.
 pub fn clear_volume_source(claim: &mut Item) {
     claim.set(&["spec", "volumeName"], Value::String(String::new()));
     claim.remove(&["spec", "dataSource"]);
@@ -41,13 +41,13 @@ pub fn clear_volume_source(claim: &mut Item) {
 /// The restore size a VolumeSnapshot records, under either spelling of the annotation: the
 /// v0.7.1 key (`velero.io/vsi-…`) first, then the Velero core v1.14+ key
 /// (`velero.io/csi-…`), so that backups of either generation restore with the right size
-/// (spec §6.2/4, §7 L16).
+/// ([behaviour §6.2/4](../../docs/behaviour.md#62-introduced-with-the-move-into-core-v114), [behaviour §7 L16](../../docs/behaviour.md#l16-restore-sizing-is-fragile)).
 pub fn restore_size_annotation(snapshot: &Value) -> Option<&str> {
     annotation(snapshot, keys::VSI_RESTORE_SIZE)
         .or_else(|| annotation(snapshot, keys::CSI_RESTORE_SIZE))
 }
 
-/// Applies the storage sizing rule (spec §3.12.1): the `storage` request becomes
+/// Applies the storage sizing rule ([behaviour §3.12.1](../../docs/behaviour.md#3121-storage-request-sizing)): the `storage` request becomes
 /// `restore_size` when it is absent or smaller; equal or larger requests and other resource
 /// keys are kept. `restore_size_nanos` is `restore_size` parsed by
 /// [`crate::quantity::parse_nanos`]. Returns whether the request changed.
@@ -74,7 +74,7 @@ pub fn raise_storage_request(
     true
 }
 
-/// Points the claim at a VolumeSnapshot (spec §3.12.3, v0.7.1): `volumeName` cleared,
+/// Points the claim at a VolumeSnapshot ([behaviour §3.12.3](../../docs/behaviour.md#3123-data-source-rewrite), v0.7.1): `volumeName` cleared,
 /// `dataSource` and `dataSourceRef` both replaced by `{apiGroup, kind, name}`. Every other
 /// spec field is left as it is.
 pub fn use_snapshot_as_data_source(claim: &mut Item, snapshot: &str) {
@@ -84,7 +84,7 @@ pub fn use_snapshot_as_data_source(claim: &mut Item, snapshot: &str) {
     claim.set(&["spec", "dataSourceRef"], source);
 }
 
-/// Prepares a claim for a data-mover restore (spec §2.5 step 7.4): `volumeName` cleared and
+/// Prepares a claim for a data-mover restore ([actions §2.5](../../docs/actions.md#25-pvc-restore-veleroiocsi-pvc-restorer) step 7.4): `volumeName` cleared and
 /// `spec.selector.matchLabels["velero.io/dynamic-pv-restore"]` set to
 /// N(`<target namespace>.<claim name>.<5 random characters>`), which keeps the claim from
 /// binding to any volume but the one the data mover prepares. Data sources are left as
@@ -134,7 +134,7 @@ mod tests {
         serde_json::from_str(&claim.into_json()).unwrap()
     }
 
-    /// Spec §5.13, scenario 152: annotation removal.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 152: annotation removal.
     #[test]
     fn scenario_152_annotation_removal() {
         // Nil map + remove `foo` → empty map.
@@ -169,7 +169,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 153: spec reset.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 153: spec reset.
     #[test]
     fn scenario_153_spec_reset() {
         for volume_mode in ["Filesystem", "Block"] {
@@ -226,7 +226,7 @@ mod tests {
         (changed, out(pvc)["spec"]["resources"]["requests"].clone())
     }
 
-    /// Spec §5.13, scenario 154: size rule.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 154: size rule.
     #[test]
     fn scenario_154_size_rule() {
         assert_eq!(sized(None, "50Mi"), (true, json!({"storage": "50Mi"})));
@@ -252,7 +252,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.7, scenario 75, and §3.12.1: the comparison is numeric, not textual.
+    /// [scenarios §5.7](../../docs/scenarios.md#57-pvc-restore), scenario 75, and [behaviour §3.12.1](../../docs/behaviour.md#3121-storage-request-sizing): the comparison is numeric, not textual.
     #[test]
     fn sizes_compare_as_quantities() {
         assert_eq!(
@@ -321,7 +321,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.7, scenarios 82, 83 and 87: the selector value.
+    /// [scenarios §5.7](../../docs/scenarios.md#57-pvc-restore), scenarios 82, 83 and 87: the selector value.
     #[test]
     fn pins_the_claim_to_the_restored_volume() {
         let mut pvc = claim(

@@ -10,7 +10,7 @@ use sim_cluster::{Cluster, Gvr, SimError};
 use crate::host::{Datetime, Host, Level};
 use crate::kube::{ApiResource, Condition, Kube, KubeError, ObjectRef};
 
-/// 2024-05-01T09:30:00Z, the spec's frozen clock for operation IDs.
+/// 2024-05-01T09:30:00Z, the scenarios' frozen clock ([scenarios §5.0](../../docs/scenarios.md#50-shared-fixtures)) for operation IDs.
 pub const FROZEN_NOW: i64 = 1_714_555_800;
 
 /// Runs actions against a simulated cluster, recording what they log.

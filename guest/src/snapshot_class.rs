@@ -1,4 +1,4 @@
-//! Choosing the VolumeSnapshotClass for a claim (spec §3.5).
+//! Choosing the VolumeSnapshotClass for a claim ([behaviour §3.5](../../docs/behaviour.md#35-volumesnapshotclass-selection)).
 //!
 //! Precedence: the PVC's `velero.io/csi-volumesnapshot-class` annotation, then the Backup's
 //! `velero.io/csi-volumesnapshot-class_<driver>` annotation, then the class of the driver
@@ -158,7 +158,7 @@ mod tests {
         SimHost::new(cluster)
     }
 
-    /// The upstream fixture of §5.13 (the simulation lists in name order, which is also the
+    /// The upstream fixture of [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios) (the simulation lists in name order, which is also the
     /// order the scenarios assume: `bar` before `bar2`).
     fn upstream() -> SimHost {
         host_with(vec![
@@ -206,7 +206,7 @@ mod tests {
         volume_snapshot_class(host, driver, backup, pvc).map(|c| name(&c).to_owned())
     }
 
-    /// Spec §5.13, scenario 118.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 118.
     #[test]
     fn scenario_118_label_default() {
         let host = upstream();
@@ -226,7 +226,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 119.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 119.
     #[test]
     fn scenario_119_pvc_override() {
         let host = upstream();
@@ -242,7 +242,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 120.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 120.
     #[test]
     fn scenario_120_pvc_override_for_another_driver_falls_through() {
         let host = upstream();
@@ -265,7 +265,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 121.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 121.
     #[test]
     fn scenario_121_falls_through_to_the_backup_override() {
         let host = upstream();
@@ -281,7 +281,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 122.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 122.
     #[test]
     fn scenario_122_backup_override() {
         let host = upstream();
@@ -291,7 +291,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 123.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 123.
     #[test]
     fn scenario_123_backup_override_for_another_driver_is_not_consulted() {
         let host = upstream();
@@ -302,7 +302,7 @@ mod tests {
         assert!(host.logs().is_empty());
     }
 
-    /// Spec §5.13, scenario 124.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 124.
     #[test]
     fn scenario_124_unknown_driver() {
         let host = upstream();
@@ -313,7 +313,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 125.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 125.
     #[test]
     fn scenario_125_missing_override_classes_fall_through_silently() {
         let host = upstream();
@@ -336,7 +336,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 126.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 126.
     #[test]
     fn scenario_126_label_only_table() {
         let host = host_with(vec![
@@ -360,7 +360,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.13, scenario 127.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 127.
     #[test]
     fn scenario_127_case_rules() {
         let host = host_with(vec![class("snap-default", "hostpath.csi.k8s.io", None)]);
@@ -403,7 +403,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 128.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 128.
     #[test]
     fn scenario_128_label_value_is_ignored() {
         for value in ["false", ""] {
@@ -418,7 +418,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.13, scenario 129.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 129.
     #[test]
     fn scenario_129_list_failure() {
         let host = upstream();

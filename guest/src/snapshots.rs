@@ -1,5 +1,5 @@
 //! VolumeSnapshot helpers shared by the actions: finding the bound content and waiting for
-//! its snapshot handle (spec §3.6), and the clean-up routines (spec §3.7).
+//! its snapshot handle ([behaviour §3.6](../../docs/behaviour.md#36-waiting-for-the-snapshot-handle)), and the clean-up routines ([behaviour §3.7](../../docs/behaviour.md#37-failure-clean-up)).
 
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ pub fn snapshot_ref(namespace: &str, name: &str) -> crate::kube::ObjectRef {
     namespaced(resources::volume_snapshots(), namespace, name)
 }
 
-/// The content bound to `snapshot` as it is known, without waiting (spec §3.6,
+/// The content bound to `snapshot` as it is known, without waiting ([behaviour §3.6](../../docs/behaviour.md#36-waiting-for-the-snapshot-handle),
 /// non-waiting mode): none when the snapshot has no bound content name; the content even
 /// when it has no status or handle yet.
 pub fn bound_content(host: &dyn Host, snapshot: &Value) -> Result<Option<Value>, ActionError> {
@@ -38,7 +38,7 @@ pub fn bound_content(host: &dyn Host, snapshot: &Value) -> Result<Option<Value>,
 }
 
 /// Waits up to `timeout` until the snapshot `namespace/name` is bound to a content that has
-/// a storage snapshot handle, and returns that content (spec §3.6, waiting mode). A missing
+/// a storage snapshot handle, and returns that content ([behaviour §3.6](../../docs/behaviour.md#36-waiting-for-the-snapshot-handle), waiting mode). A missing
 /// snapshot or content ends the wait at once. Only the handle is awaited, not readiness.
 pub fn wait_for_handle(
     host: &dyn Host,
@@ -119,7 +119,7 @@ pub fn set_deletion_policy(
     )
 }
 
-/// Deletes a snapshot together with its storage snapshot (spec §3.7.1): the bound content
+/// Deletes a snapshot together with its storage snapshot ([behaviour §3.7.1](../../docs/behaviour.md#371-delete-a-volumesnapshot-with-its-storage-snapshot)): the bound content
 /// is switched to `Delete` first. Every failure is only logged: this runs on error paths.
 pub fn delete_with_snapshot(host: &dyn Host, namespace: &str, name: &str) {
     let Ok(snapshot) = host.get(&snapshot_ref(namespace, name)) else {
@@ -140,8 +140,8 @@ pub fn delete_with_snapshot(host: &dyn Host, namespace: &str, name: &str) {
     delete_snapshot_only(host, namespace, name);
 }
 
-/// Deletes a snapshot by name only, leaving its content's deletion policy as it is (spec
-/// §3.7.2). A failure is only logged.
+/// Deletes a snapshot by name only, leaving its content's deletion policy as it is
+/// ([behaviour §3.7.2](../../docs/behaviour.md#372-delete-a-volumesnapshot-only)). A failure is only logged.
 pub fn delete_snapshot_only(host: &dyn Host, namespace: &str, name: &str) {
     host.log(
         Level::Info,
@@ -189,7 +189,7 @@ mod tests {
         crate::json::name(&vs).to_owned()
     }
 
-    /// Spec §5.13, scenario 140.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 140.
     #[test]
     fn waits_for_the_handle() {
         let host = SimHost::new(cluster());
@@ -198,7 +198,7 @@ mod tests {
         assert!(str_at(&content, &["status", "snapshotHandle"]).is_some());
     }
 
-    /// Spec §5.13, scenario 141.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 141.
     #[test]
     fn a_missing_snapshot_or_content_ends_the_wait() {
         let host = SimHost::new(cluster());
@@ -219,7 +219,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.1, scenarios 22 and 23.
+    /// [scenarios §5.1](../../docs/scenarios.md#51-pvc-backup), scenarios 22 and 23.
     #[test]
     fn timeouts_report_the_content_error() {
         let cluster = cluster();
@@ -244,7 +244,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenarios 142 to 144.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenarios 142 to 144.
     #[test]
     fn bound_content_without_waiting() {
         let host = SimHost::new(cluster());
@@ -274,7 +274,7 @@ mod tests {
         assert_eq!(content.unwrap()["metadata"]["name"], "c1");
     }
 
-    /// Spec §3.7.1: the storage snapshot goes even with a `Retain` class.
+    /// [behaviour §3.7.1](../../docs/behaviour.md#371-delete-a-volumesnapshot-with-its-storage-snapshot): the storage snapshot goes even with a `Retain` class.
     #[test]
     fn delete_with_snapshot_switches_the_policy_first() {
         let cluster = cluster();

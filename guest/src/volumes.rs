@@ -1,4 +1,4 @@
-//! The PersistentVolume behind a claim (spec §3.3).
+//! The PersistentVolume behind a claim ([behaviour §3.3](../../docs/behaviour.md#33-persistentvolume-lookup)).
 
 use serde_json::Value;
 
@@ -65,7 +65,7 @@ mod tests {
         claim
     }
 
-    /// Spec §5.13, scenario 130.
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 130.
     #[test]
     fn scenario_130_bound_claim_gives_its_volume() {
         let host = host();
@@ -83,7 +83,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.13, scenario 131 (and §5.1 scenario 4).
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 131 (and [scenarios §5.1](../../docs/scenarios.md#51-pvc-backup) scenario 4).
     #[test]
     fn scenario_131_claim_without_volume_name() {
         let host = host();
@@ -97,7 +97,7 @@ mod tests {
         assert!(host.cluster().calls().is_empty());
     }
 
-    /// Spec §5.13, scenario 132 (and §5.1 scenario 5): the phase is checked before the
+    /// [scenarios §5.13](../../docs/scenarios.md#513-helper-scenarios), scenario 132 (and [scenarios §5.1](../../docs/scenarios.md#51-pvc-backup) scenario 5): the phase is checked before the
     /// volume is read; an absent phase prints as empty.
     #[test]
     fn scenario_132_claim_not_bound() {
@@ -115,7 +115,7 @@ mod tests {
         assert!(host.cluster().calls().is_empty());
     }
 
-    /// Spec §5.1, scenario 6.
+    /// [scenarios §5.1](../../docs/scenarios.md#51-pvc-backup), scenario 6.
     #[test]
     fn missing_volume_is_wrapped() {
         let host = host();

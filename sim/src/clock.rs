@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// 2024-05-01T09:30:00Z: where virtual time starts (the spec's frozen clock).
+/// 2024-05-01T09:30:00Z: where virtual time starts (the scenarios' frozen clock, [scenarios §5.0](../../docs/scenarios.md#50-shared-fixtures)).
 const VIRTUAL_EPOCH: u64 = 1_714_555_800;
 
 pub(crate) enum Clock {

@@ -11,7 +11,7 @@ use velero_plugin_for_csi::wasm::bindings::{
 };
 use velero_plugin_for_csi::wasm::{Cluster, GuestRuntime, HostServices, WallClock};
 
-/// 2024-05-01T09:30:00Z: the spec's frozen clock.
+/// 2024-05-01T09:30:00Z: the scenarios' frozen clock ([scenarios §5.0](../../docs/scenarios.md#50-shared-fixtures)).
 const FROZEN_NOW: i64 = 1_714_555_800;
 
 /// The frozen clock, so that operation IDs are deterministic.

@@ -504,7 +504,7 @@ func init() {
 		execute: []restoreCase{
 			{
 				// v0.7.1 reads the Secret from other keys and returns an empty reference; we
-				// read it from the keys it tests (the spec's recommended fix).
+				// read it from the keys it tests (Velero core v1.14's fix; docs/behaviour.md, L7).
 				name:                "snapshotter secret is restored first",
 				item:                volumeSnapshotContent(snapshotterSecretAnnotations, ""),
 				wantAdditionalItems: []velero.ResourceIdentifier{secret("kube-system", "s1")},

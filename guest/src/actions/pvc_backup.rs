@@ -1,9 +1,9 @@
-//! `velero.io/csi-pvc-backupper` (spec §2.1).
+//! `velero.io/csi-pvc-backupper` ([actions §2.1](../../../docs/actions.md#21-pvc-backup-veleroiocsi-pvc-backupper)).
 //!
 //! For a claim bound to a CSI volume, creates a VolumeSnapshot and either hands it to Velero
 //! as an additional item (CSI snapshot mode) or waits for its storage snapshot handle and
 //! creates a DataUpload for the node agent (data-mover mode, an asynchronous operation).
-//! The claim is edited in place: only the annotations and labels listed in the spec change.
+//! The claim is edited in place: only the annotations and labels listed in [actions §2.1](../../../docs/actions.md#21-pvc-backup-veleroiocsi-pvc-backupper) change.
 
 use serde_json::{Map, Value, json};
 
@@ -283,7 +283,7 @@ impl BackupItemAction for PvcBackup {
                         Level::Error,
                         &format!("failed to submit DataUpload: {error}"),
                     );
-                    // As v0.7.1: the VS only; its content keeps its deletion policy (§3.7.2).
+                    // As v0.7.1: the VS only; its content keeps its deletion policy ([behaviour §3.7.2](../../../docs/behaviour.md#372-delete-a-volumesnapshot-only)).
                     delete_snapshot_only(host, &snapshot_namespace, &snapshot_name);
                     return Err(error.wrap("error creating DataUpload"));
                 }
@@ -436,7 +436,7 @@ mod tests {
         base
     }
 
-    /// Spec §5.0 fixtures.
+    /// [scenarios §5.0](../../../docs/scenarios.md#50-shared-fixtures) fixtures.
     fn backup_json(patch: Value) -> Value {
         merged(
             json!({
@@ -606,7 +606,7 @@ mod tests {
         assert!(output.post_operation_items.is_empty());
     }
 
-    /// Spec §5.1, scenario 1.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 1.
     #[test]
     fn scenario_01_snapshot_volumes_explicitly_false() {
         let host = host();
@@ -628,7 +628,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.1, scenario 2.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 2.
     #[test]
     fn scenario_02_finalizing_phases() {
         for phase in ["Finalizing", "FinalizingPartiallyFailed"] {
@@ -641,7 +641,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.1, scenarios 3 and 14 (and a null `snapshotVolumes` counts as unset).
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenarios 3 and 14 (and a null `snapshotVolumes` counts as unset).
     #[test]
     fn scenario_03_snapshot_volumes_true_or_unset_is_the_happy_path() {
         for snapshot_volumes in [json!(true), Value::Null, json!({})] {
@@ -658,7 +658,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.1, scenario 4.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 4.
     #[test]
     fn scenario_04_claim_without_volume_name() {
         let host = host();
@@ -675,7 +675,7 @@ mod tests {
         assert!(host.cluster().calls().is_empty());
     }
 
-    /// Spec §5.1, scenario 5.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 5.
     #[test]
     fn scenario_05_pending_claim() {
         let host = host();
@@ -692,7 +692,7 @@ mod tests {
         assert!(host.cluster().calls().is_empty());
     }
 
-    /// Spec §5.1, scenario 6.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 6.
     #[test]
     fn scenario_06_volume_missing() {
         let host = host_with([storage_class_fixture(), snapshot_class_fixture()]);
@@ -706,7 +706,7 @@ mod tests {
         assert!(snapshots(&host).is_empty());
     }
 
-    /// Spec §5.1, scenario 7.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 7.
     #[test]
     fn scenario_07_volume_not_csi() {
         let host = host_with([
@@ -734,7 +734,7 @@ mod tests {
         )));
     }
 
-    /// Spec §5.1, scenario 8.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 8.
     #[test]
     fn scenario_08_volume_not_csi_and_no_storage_class() {
         let host = host_with([volume(
@@ -753,7 +753,7 @@ mod tests {
         assert_eq!(calls(&host).len(), 1);
     }
 
-    /// Spec §5.1, scenario 9.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 9.
     #[test]
     fn scenario_09_fs_backup_opt_in() {
         let host = host();
@@ -771,7 +771,7 @@ mod tests {
         )));
     }
 
-    /// Spec §5.1, scenario 10.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 10.
     #[test]
     fn scenario_10_fs_backup_opt_out_default() {
         let host = host();
@@ -786,7 +786,7 @@ mod tests {
         assert_skipped(&output, &input);
     }
 
-    /// Spec §5.1, scenario 11.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 11.
     #[test]
     fn scenario_11_fs_backup_opt_out_exclusion() {
         let host = host();
@@ -804,7 +804,7 @@ mod tests {
         assert_eq!(snapshots(&host).len(), 1);
     }
 
-    /// Spec §5.1, scenario 12.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 12.
     #[test]
     fn scenario_12_pod_listing_fails() {
         let host = host();
@@ -823,7 +823,7 @@ mod tests {
         assert!(snapshots(&host).is_empty());
     }
 
-    /// Spec §5.1, scenario 13.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 13.
     #[test]
     fn scenario_13_no_storage_class() {
         let host = host();
@@ -857,7 +857,7 @@ mod tests {
         assert_eq!(calls(&host), calls_before_create()[..2]);
     }
 
-    /// Spec §5.1, scenario 14.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 14.
     #[test]
     fn scenario_14_happy_path_csi_snapshot_mode() {
         let host = host();
@@ -932,7 +932,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.1, scenario 15.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 15.
     #[test]
     fn scenario_15_claim_labels_are_copied_and_backup_name_overwritten() {
         let host = host();
@@ -948,7 +948,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.1, scenario 16.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 16.
     #[test]
     fn scenario_16_long_backup_name() {
         let host = host();
@@ -970,7 +970,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.1, scenario 17.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 17.
     #[test]
     fn scenario_17_storage_class_get_fails() {
         let host = host_with([volume(json!({})), snapshot_class_fixture()]);
@@ -984,7 +984,7 @@ mod tests {
         assert!(snapshots(&host).is_empty());
     }
 
-    /// Spec §5.1, scenario 18.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 18.
     #[test]
     fn scenario_18_no_class_for_the_driver() {
         let host = host_with([volume(json!({})), storage_class_fixture()]);
@@ -1013,7 +1013,7 @@ mod tests {
         assert!(matches!(error, ActionError::Kube { .. }));
     }
 
-    /// Spec §5.1, scenario 19.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 19.
     #[test]
     fn scenario_19_snapshot_create_fails() {
         let host = host();
@@ -1033,7 +1033,7 @@ mod tests {
         backup(merged(json!({"spec": {"snapshotMoveData": true}}), patch))
     }
 
-    /// Spec §5.1, scenario 20.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 20.
     #[test]
     fn scenario_20_data_mover_happy_path() {
         let host = host();
@@ -1111,7 +1111,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.1, scenario 21.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 21.
     #[test]
     fn scenario_21_uploader_config() {
         let host = host();
@@ -1140,7 +1140,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.1, scenario 22.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 22.
     #[test]
     fn scenario_22_never_bound() {
         let host = host();
@@ -1187,7 +1187,7 @@ mod tests {
         )));
     }
 
-    /// Spec §5.1, scenario 23.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 23.
     #[test]
     fn scenario_23_content_error_at_timeout() {
         let host = host();
@@ -1231,7 +1231,7 @@ mod tests {
         assert!(snapshots(&host).is_empty() && uploads(&host).is_empty());
     }
 
-    /// Spec §5.1, scenario 24.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 24.
     #[test]
     fn scenario_24_bound_content_missing() {
         let host = host();
@@ -1283,7 +1283,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.1, scenario 25.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 25.
     #[test]
     fn scenario_25_data_upload_create_fails() {
         let host = host();
@@ -1315,7 +1315,7 @@ mod tests {
         assert!(host.logs().contains(&(Level::Error, "failed to submit DataUpload: fail to create DataUpload CR: datauploads.velero.io is forbidden".to_owned())));
     }
 
-    /// Spec §5.1, scenario 26.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 26.
     #[test]
     fn scenario_26_default_wait_budget_is_ten_minutes() {
         let host = host();
@@ -1369,7 +1369,7 @@ mod tests {
         PvcBackup.progress(host, op, &backup(json!({})))
     }
 
-    /// Spec §5.2, scenario 27.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 27.
     #[test]
     fn scenario_27_progress_with_empty_operation_id() {
         let host = host_with([]);
@@ -1379,7 +1379,7 @@ mod tests {
         assert!(host.cluster().calls().is_empty());
     }
 
-    /// Spec §5.2, scenario 28.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 28.
     #[test]
     fn scenario_28_progress_without_data_upload() {
         let host = host_with([]);
@@ -1404,7 +1404,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.2, scenario 29.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 29.
     #[test]
     fn scenario_29_progress_with_two_data_uploads() {
         let host = host_with([
@@ -1417,7 +1417,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.2, scenario 30.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 30.
     #[test]
     fn scenario_30_progress_before_the_data_mover_starts() {
         for status in [
@@ -1437,7 +1437,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.2, scenario 31.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 31.
     #[test]
     fn scenario_31_progress_in_progress() {
         let host = host_with([upload_object(
@@ -1460,7 +1460,7 @@ mod tests {
         assert!(p.updated.is_none());
     }
 
-    /// Spec §5.2, scenario 32.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 32.
     #[test]
     fn scenario_32_progress_completed() {
         let host = host_with([upload_object(
@@ -1476,7 +1476,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.2, scenario 33.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 33.
     #[test]
     fn scenario_33_progress_failed() {
         let host = host_with([upload_object(
@@ -1498,7 +1498,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.2, scenario 34.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 34.
     #[test]
     fn scenario_34_progress_canceled_and_canceling() {
         let host = host_with([upload_object(
@@ -1519,7 +1519,7 @@ mod tests {
         assert!(!progress(&host, "testing").unwrap().completed);
     }
 
-    /// Spec §5.2, scenario 35.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 35.
     #[test]
     fn scenario_35_cancel() {
         let before = upload_object("testing", "velero", json!({"phase": "InProgress"}));
@@ -1551,7 +1551,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.2, scenario 36.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 36.
     #[test]
     fn scenario_36_cancel_errors() {
         let host = host_with([]);

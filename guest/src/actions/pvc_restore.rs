@@ -1,4 +1,4 @@
-//! `velero.io/csi-pvc-restorer` (spec §2.5).
+//! `velero.io/csi-pvc-restorer` ([actions §2.5](../../../docs/actions.md#25-pvc-restore-veleroiocsi-pvc-restorer)).
 //!
 //! Rewrites a PersistentVolumeClaim before Velero creates it:
 //! * CSI snapshot restore: the claim is provisioned from the VolumeSnapshot restored just
@@ -181,7 +181,7 @@ impl RestoreItemAction for PvcRestore {
 }
 
 /// Whether the claim already exists where it would be restored. As in v0.7.1, any error
-/// (not only NotFound) counts as "does not exist" (spec §2.5 step 3; §7 L22 discusses the
+/// (not only NotFound) counts as "does not exist" ([actions §2.5](../../../docs/actions.md#25-pvc-restore-veleroiocsi-pvc-restorer) step 3; [behaviour §7 L22](../../../docs/behaviour.md#l22-any-error-means-absent) discusses the
 /// stricter alternative).
 fn claim_exists(host: &dyn Host, namespace: &str, name: &str) -> bool {
     match host.get(&namespaced(
@@ -204,7 +204,7 @@ fn claim_exists(host: &dyn Host, namespace: &str, name: &str) -> bool {
     }
 }
 
-/// The data-mover path (spec §2.5 step 7): reads the DataUploadResult, pins the claim to
+/// The data-mover path ([actions §2.5](../../../docs/actions.md#25-pvc-restore-veleroiocsi-pvc-restorer) step 7): reads the DataUploadResult, pins the claim to
 /// the volume the data mover prepares and creates the DataDownload.
 fn restore_from_data_upload_result(
     host: &dyn Host,
@@ -243,7 +243,7 @@ fn restore_from_data_upload_result(
     Ok(())
 }
 
-/// The CSI path (spec §2.5 step 8): sizes the claim from the in-cluster VolumeSnapshot and
+/// The CSI path ([actions §2.5](../../../docs/actions.md#25-pvc-restore-veleroiocsi-pvc-restorer) step 8): sizes the claim from the in-cluster VolumeSnapshot and
 /// makes it its data source.
 fn restore_from_volume_snapshot(
     host: &dyn Host,
@@ -349,7 +349,7 @@ mod tests {
         })
     }
 
-    /// The claim as core hands it to the action (uid and status removed, spec §0.4/9).
+    /// The claim as core hands it to the action (uid and status removed, [behaviour §0.4/9](../../../docs/behaviour.md#04-contract-with-velero-core)).
     fn stripped(mut claim: Value) -> Value {
         claim["metadata"].as_object_mut().unwrap().remove("uid");
         claim.as_object_mut().unwrap().remove("status");
@@ -410,7 +410,7 @@ mod tests {
             .collect()
     }
 
-    /// Spec §5.7, scenarios 68 and 69.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenarios 68 and 69.
     #[test]
     fn an_existing_claim_is_left_alone() {
         let cluster = Arc::new(Cluster::new());
@@ -442,7 +442,7 @@ mod tests {
         assert_eq!(cluster.calls()[0].namespace.as_deref(), Some("app2"));
     }
 
-    /// Spec §2.5 step 3: any lookup error counts as "does not exist" (v0.7.1).
+    /// [actions §2.5](../../../docs/actions.md#25-pvc-restore-veleroiocsi-pvc-restorer) step 3: any lookup error counts as "does not exist" (v0.7.1).
     #[test]
     fn any_lookup_error_counts_as_absent() {
         let cluster = Arc::new(Cluster::new());
@@ -457,7 +457,7 @@ mod tests {
         assert!(result.is_ok());
     }
 
-    /// Spec §5.7, scenario 70.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenario 70.
     #[test]
     fn pv_restore_disabled() {
         let cluster = Arc::new(Cluster::new());
@@ -492,7 +492,7 @@ mod tests {
         assert_eq!(cluster.calls().len(), 1, "no Backup GET");
     }
 
-    /// Spec §5.7, scenario 71.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenario 71.
     #[test]
     fn the_backup_must_exist() {
         let cluster = Arc::new(Cluster::new());
@@ -507,7 +507,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.7, scenario 72.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenario 72.
     #[test]
     fn csi_claim_without_snapshot_is_unchanged() {
         let cluster = Arc::new(Cluster::new());
@@ -522,7 +522,7 @@ mod tests {
         assert!(out.operation_id.is_empty());
     }
 
-    /// Spec §5.7, scenario 73.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenario 73.
     #[test]
     fn csi_snapshot_must_exist() {
         let cluster = Arc::new(Cluster::new());
@@ -538,7 +538,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.7, scenarios 74 and 75 (and the v1.14+ annotation spelling).
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenarios 74 and 75 (and the v1.14+ annotation spelling).
     #[test]
     fn csi_restore_from_snapshot() {
         for key in [keys::VSI_RESTORE_SIZE, keys::CSI_RESTORE_SIZE] {
@@ -598,7 +598,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.7, scenarios 76 and 77.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenarios 76 and 77.
     #[test]
     fn csi_size_annotation_edge_cases() {
         let cluster = Arc::new(Cluster::new());
@@ -629,7 +629,7 @@ mod tests {
         assert_eq!(claim["spec"]["dataSource"]["name"], "velero-data-abcde");
     }
 
-    /// Spec §5.7, scenarios 78 and 79.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenarios 78 and 79.
     #[test]
     fn csi_namespace_mapping_and_annotation_source() {
         let cluster = Arc::new(Cluster::new());
@@ -665,7 +665,7 @@ mod tests {
                "data": data})
     }
 
-    /// Spec §5.7, scenario 80.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenario 80.
     #[test]
     fn data_mover_claim_without_upload_is_unchanged() {
         let cluster = Arc::new(Cluster::new());
@@ -677,7 +677,7 @@ mod tests {
         assert_eq!(cluster.calls().len(), 2, "no ConfigMap list");
     }
 
-    /// Spec §5.7, scenarios 81 and 89.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenarios 81 and 89.
     #[test]
     fn data_mover_failures() {
         let cluster = Arc::new(Cluster::new());
@@ -713,7 +713,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.7, scenarios 82, 85, 87 and 88.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenarios 82, 85, 87 and 88.
     #[test]
     fn data_mover_restore() {
         let cluster = Arc::new(Cluster::new());
@@ -800,7 +800,7 @@ mod tests {
                "spec": {}, "status": {"phase": phase, "message": "Testing error", "progress": {"bytesDone": 1000, "totalBytes": 1000}}})
     }
 
-    /// Spec §5.8, scenarios 90 to 92.
+    /// [scenarios §5.8](../../../docs/scenarios.md#58-pvc-restore-progress-and-cancel), scenarios 90 to 92.
     #[test]
     fn progress_follows_the_data_download() {
         let restore = restore(json!({}));
@@ -848,7 +848,7 @@ mod tests {
         assert!(done.completed && done.err.is_empty());
     }
 
-    /// Spec §5.8, scenarios 93 and 94.
+    /// [scenarios §5.8](../../../docs/scenarios.md#58-pvc-restore-progress-and-cancel), scenarios 93 and 94.
     #[test]
     fn cancel_and_readiness() {
         let restore = restore(json!({}));

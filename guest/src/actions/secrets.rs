@@ -1,4 +1,4 @@
-//! Secrets referenced by annotations on snapshot objects (spec §3.10).
+//! Secrets referenced by annotations on snapshot objects ([behaviour §3.10](../../../docs/behaviour.md#310-secrets)).
 
 use crate::bindings::velero::csi::types::ResourceIdentifier;
 use crate::item::Item;

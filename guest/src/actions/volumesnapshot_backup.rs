@@ -1,4 +1,4 @@
-//! `velero.io/csi-volumesnapshot-backupper` (spec §2.2).
+//! `velero.io/csi-volumesnapshot-backupper` ([actions §2.2](../../../docs/actions.md#22-volumesnapshot-backup-veleroiocsi-volumesnapshot-backupper)).
 //!
 //! Makes sure a VolumeSnapshot has a bound VolumeSnapshotContent with a storage snapshot
 //! handle, records what restore needs (handle, driver, size, deletion policy) as
@@ -10,15 +10,15 @@
 //!
 //! Deviations from v0.7.1 (each marked where it happens):
 //! * no VolumeSnapshotClass additional item when the class name is absent or empty
-//!   (v0.7.1 crashes; spec §2.2 step 3 [defect]);
+//!   (v0.7.1 crashes; [actions §2.2](../../../docs/actions.md#22-volumesnapshot-backup-veleroiocsi-volumesnapshot-backupper) step 3 [defect]);
 //! * a failed content lookup deletes the VolumeSnapshot (and its storage snapshot) only
-//!   when this backup created it: a VolumeSnapshot the user made is never deleted (spec
-//!   §7 L15, scenario 42 *recommended*);
+//!   when this backup created it: a VolumeSnapshot the user made is never deleted
+//!   ([behaviour §7 L15](../../../docs/behaviour.md#l15-user-owned-volumesnapshots-are-changed-and-can-be-deleted), scenario 42 *recommended*);
 //! * in the finalize pass, a VolumeSnapshot without a bound content is not waited for and
 //!   is deleted alone; the same when no content is found (v0.7.1 waits until the timeout or
-//!   crashes; spec §2.2 step 6 [defect], scenario 49 *recommended*);
-//! * the annotation patch is built with a JSON encoder (spec §7 L20);
-//! * the handle wait is a watch, not a 5-second poll (spec §7 L1; [`crate::snapshots`]);
+//!   crashes; [actions §2.2](../../../docs/actions.md#22-volumesnapshot-backup-veleroiocsi-volumesnapshot-backupper) step 6 [defect], scenario 49 *recommended*);
+//! * the annotation patch is built with a JSON encoder ([behaviour §7 L20](../../../docs/behaviour.md#l20-hand-built-json-patch));
+//! * the handle wait is a watch, not a 5-second poll ([behaviour §7 L1](../../../docs/behaviour.md#l1-blocking-waits); [`crate::snapshots`]);
 //! * API errors that v0.7.1 returns bare carry a context naming the call.
 
 use serde_json::{Map, Value, json};
@@ -67,7 +67,7 @@ impl BackupItemAction for VolumeSnapshotBackup {
         let name = item.name().to_owned();
 
         let mut additional_items = Vec::new();
-        // v0.7.1 dereferences the class name unchecked and crashes without one (spec §2.2
+        // v0.7.1 dereferences the class name unchecked and crashes without one ([actions §2.2](../../../docs/actions.md#22-volumesnapshot-backup-veleroiocsi-volumesnapshot-backupper)
         // step 3 [defect]); the recommended fix backs up no class in that case.
         match item
             .pointer("/spec/volumeSnapshotClassName")
@@ -89,7 +89,7 @@ impl BackupItemAction for VolumeSnapshotBackup {
             ),
         }
 
-        // "Created by this backup" (spec §3.14.3): the label Velero's PVC action sets.
+        // "Created by this backup" ([behaviour §3.14.3](../../../docs/behaviour.md#3143-belonging-to-a-backup)): the label Velero's PVC action sets.
         let backup_label = normalize(backup.name());
         let created_by_backup = item.label(keys::BACKUP_NAME) == Some(backup_label.as_str());
 
@@ -117,7 +117,7 @@ impl BackupItemAction for VolumeSnapshotBackup {
                 } else {
                     // v0.7.1 also runs the clean-up for a VolumeSnapshot it did not create: it
                     // switches the user's content to `Delete` and deletes the user's
-                    // VolumeSnapshot, losing the storage snapshot. Spec §7 L15 and scenario 42
+                    // VolumeSnapshot, losing the storage snapshot. [behaviour §7 L15](../../../docs/behaviour.md#l15-user-owned-volumesnapshots-are-changed-and-can-be-deleted) and scenario 42
                     // (*recommended*): never write to objects not labelled for this backup.
                     host.log(
                         Level::Info,
@@ -194,8 +194,8 @@ impl BackupItemAction for VolumeSnapshotBackup {
 
         // The in-cluster VolumeSnapshot gets the same annotations: finalize and restore read
         // the copy Velero fetches from the cluster after the operation. v0.7.1 builds this body
-        // by string concatenation without escaping (spec §7 L20); this is a JSON encoder.
-        // Note: v0.7.1 patches a VolumeSnapshot the user made too (spec §7 L15); kept, since
+        // by string concatenation without escaping ([behaviour §7 L20](../../../docs/behaviour.md#l20-hand-built-json-patch)); this is a JSON encoder.
+        // Note: v0.7.1 patches a VolumeSnapshot the user made too ([behaviour §7 L15](../../../docs/behaviour.md#l15-user-owned-volumesnapshots-are-changed-and-can-be-deleted)); kept, since
         // restore needs the annotations and scenarios 40 and 41 expect the patch.
         let patch = json!({"metadata": {"annotations": Value::Object(annotations.clone())}});
         if let Err(e) = host.merge_patch(&snapshot_ref(&namespace, &name), &patch) {
@@ -353,7 +353,7 @@ mod tests {
         Gvr::new("snapshot.storage.k8s.io", "v1", "volumesnapshotcontents")
     }
 
-    /// Spec §5.0 Backup B.
+    /// [scenarios §5.0](../../../docs/scenarios.md#50-shared-fixtures) Backup B.
     fn backup_b() -> Value {
         json!({
             "apiVersion": "velero.io/v1", "kind": "Backup",
@@ -364,7 +364,7 @@ mod tests {
         })
     }
 
-    /// Spec §5.3 fixture VS.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup) fixture VS.
     fn vs() -> Value {
         json!({
             "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
@@ -375,7 +375,7 @@ mod tests {
         })
     }
 
-    /// Spec §5.3 fixture VSC.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup) fixture VSC.
     fn vsc() -> Value {
         json!({
             "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
@@ -475,7 +475,7 @@ mod tests {
         })
     }
 
-    /// Spec §5.3, scenario 37.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 37.
     #[test]
     fn created_by_this_backup_with_a_handle() {
         let run = Run::new(vec![vs(), vsc()]);
@@ -554,7 +554,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.3, scenario 38.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 38.
     #[test]
     fn no_restore_size_no_size_annotation() {
         let content = with(vsc(), json!({"status": {"restoreSize": null}}));
@@ -567,7 +567,7 @@ mod tests {
         assert_eq!(annotations["velero.io/csi-vsc-deletion-policy"], "Delete");
     }
 
-    /// Spec §5.3, scenario 39.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 39.
     #[test]
     fn restore_size_formatting() {
         for (bytes, expected) in [(13_156_352_i64, "12848Ki"), (1536, "1536"), (1000, "1k")] {
@@ -581,7 +581,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.3, scenario 40.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 40.
     #[test]
     fn foreign_unreconciled_snapshot() {
         let snapshot = with(
@@ -603,7 +603,7 @@ mod tests {
         assert!(out.operation_id.is_empty() && out.post_operation_items.is_empty());
     }
 
-    /// Spec §5.3, scenario 41.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 41.
     #[test]
     fn foreign_reconciled_snapshot() {
         let snapshot = with(
@@ -651,7 +651,7 @@ mod tests {
         assert!(out.operation_id.is_empty());
     }
 
-    /// Spec §5.3, scenario 42 (*recommended*): the user's VolumeSnapshot is left alone.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 42 (*recommended*): the user's VolumeSnapshot is left alone.
     #[test]
     fn foreign_snapshot_with_missing_content_is_not_deleted() {
         let snapshot = with(
@@ -670,7 +670,7 @@ mod tests {
         assert!(run.snapshot().is_some());
     }
 
-    /// Spec §5.3, scenario 43: never bound within `csiSnapshotTimeout` → clean-up.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 43: never bound within `csiSnapshotTimeout` → clean-up.
     #[test]
     fn created_snapshot_never_bound_is_cleaned_up() {
         let snapshot = with(vs(), json!({"status": null}));
@@ -690,7 +690,7 @@ mod tests {
         assert!(run.snapshot().is_none());
     }
 
-    /// Spec §3.7.1: a created snapshot whose content is missing is deleted with the content
+    /// [behaviour §3.7.1](../../../docs/behaviour.md#371-delete-a-volumesnapshot-with-its-storage-snapshot): a created snapshot whose content is missing is deleted with the content
     /// switched to `Delete` first.
     #[test]
     fn created_snapshot_with_missing_content_is_cleaned_up() {
@@ -720,7 +720,7 @@ mod tests {
         assert!(run.snapshot().is_none());
     }
 
-    /// Spec §5.3, scenario 44.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 44.
     #[test]
     fn failed_annotation_patch_is_an_error() {
         let run = Run::new(vec![vs(), vsc()]);
@@ -755,7 +755,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.3, scenario 45.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 45.
     #[test]
     fn failed_content_label_patch_is_only_a_warning() {
         let run = Run::new(vec![vs(), vsc()]);
@@ -779,7 +779,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.3, scenario 46 (*recommended*): no class name, no class item.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 46 (*recommended*): no class name, no class item.
     #[test]
     fn missing_class_name_backs_up_no_class() {
         for class in [Value::Null, json!("")] {
@@ -804,7 +804,7 @@ mod tests {
         backup
     }
 
-    /// Spec §5.3, scenario 47.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 47.
     #[test]
     fn finalize_recreates_a_delete_content() {
         let content = with(
@@ -862,7 +862,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.3, scenario 48.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 48.
     #[test]
     fn finalize_keeps_a_retain_content() {
         let content = with(vsc(), json!({"spec": {"deletionPolicy": "Retain"}}));
@@ -881,7 +881,7 @@ mod tests {
         assert_eq!(kept["spec"], content["spec"]);
     }
 
-    /// Spec §5.3, scenario 49 (*recommended*): no wait, only the VolumeSnapshot goes.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 49 (*recommended*): no wait, only the VolumeSnapshot goes.
     #[test]
     fn finalize_of_an_unbound_snapshot_deletes_it_without_waiting() {
         let snapshot = with(
@@ -903,7 +903,7 @@ mod tests {
         )));
     }
 
-    /// Spec §2.2 step 6 [defect]: a foreign VolumeSnapshot in finalize without a content.
+    /// [actions §2.2](../../../docs/actions.md#22-volumesnapshot-backup-veleroiocsi-volumesnapshot-backupper) step 6 [defect]: a foreign VolumeSnapshot in finalize without a content.
     #[test]
     fn finalize_of_a_foreign_unbound_snapshot_does_not_crash() {
         let snapshot = with(
@@ -919,7 +919,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.3, scenario 51.
+    /// [scenarios §5.3](../../../docs/scenarios.md#53-volumesnapshot-backup), scenario 51.
     #[test]
     fn long_backup_names_match_normalised() {
         let long = "nightly-backup-of-the-production-cluster-with-a-very-long-name-2024-01";
@@ -1004,7 +1004,7 @@ mod tests {
         snapshot
     }
 
-    /// Spec §5.4, scenario 52.
+    /// [scenarios §5.4](../../../docs/scenarios.md#54-volumesnapshot-backup-progress-and-cancel), scenario 52.
     #[test]
     fn progress_ready() {
         let run = Run::new(vec![ready_vs(
@@ -1020,7 +1020,7 @@ mod tests {
         assert_eq!(run.calls(), ["get volumesnapshots app/velero-data-abcde"]);
     }
 
-    /// Spec §5.4, scenarios 53 and 54.
+    /// [scenarios §5.4](../../../docs/scenarios.md#54-volumesnapshot-backup-progress-and-cancel), scenarios 53 and 54.
     #[test]
     fn progress_not_ready() {
         let run = Run::new(vec![ready_vs(
@@ -1043,7 +1043,7 @@ mod tests {
         assert!(!progress.completed && progress.err.is_empty() && progress.started.is_some());
     }
 
-    /// Spec §5.4, scenario 55.
+    /// [scenarios §5.4](../../../docs/scenarios.md#54-volumesnapshot-backup-progress-and-cancel), scenario 55.
     #[test]
     fn progress_of_a_missing_snapshot_fails() {
         let run = Run::new(vec![]);
@@ -1055,7 +1055,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.4, scenario 56.
+    /// [scenarios §5.4](../../../docs/scenarios.md#54-volumesnapshot-backup-progress-and-cancel), scenario 56.
     #[test]
     fn progress_rejects_malformed_ids() {
         let run = Run::new(vec![]);
@@ -1085,7 +1085,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.4, scenario 57.
+    /// [scenarios §5.4](../../../docs/scenarios.md#54-volumesnapshot-backup-progress-and-cancel), scenario 57.
     #[test]
     fn cancel_does_nothing() {
         let run = Run::new(vec![]);

@@ -1,4 +1,4 @@
-//! `velero.io/csi-volumesnapshot-delete` (spec §2.9).
+//! `velero.io/csi-volumesnapshot-delete` ([actions §2.9](../../../docs/actions.md#29-volumesnapshot-delete-veleroiocsi-volumesnapshot-delete)).
 //!
 //! When a backup is deleted, deletes the VolumeSnapshots that backup created, together with
 //! their storage snapshots: the bound content is switched to `Delete` first, then the
@@ -55,7 +55,7 @@ impl DeleteItemAction for VolumeSnapshotDelete {
             match set_deletion_policy(host, content, "Delete") {
                 Ok(_) => {}
                 // As in v0.7.1, a missing content ends the deletion here: the snapshot
-                // itself is left in place (spec §2.9 step 4, §7 L14).
+                // itself is left in place ([actions §2.9](../../../docs/actions.md#29-volumesnapshot-delete-veleroiocsi-volumesnapshot-delete) step 4, [behaviour §7 L14](../../../docs/behaviour.md#l14-deletion-acts-by-name)).
                 Err(KubeError::NotFound(_)) => {
                     host.log(
                         Level::Info,
@@ -84,7 +84,7 @@ impl DeleteItemAction for VolumeSnapshotDelete {
     }
 }
 
-/// Whether an object belongs to the backup `backup_name` (spec §3.14.3): its
+/// Whether an object belongs to the backup `backup_name` ([behaviour §3.14.3](../../../docs/behaviour.md#3143-belonging-to-a-backup)): its
 /// `velero.io/backup-name` label equals N(`backup_name`), and the backup name is not blank.
 pub(super) fn has_backup_label(item: &Item, backup_name: &str) -> bool {
     if backup_name.trim().is_empty() {
@@ -160,7 +160,7 @@ mod tests {
         ))
     }
 
-    /// Spec §5.11, scenarios 107 and 112.
+    /// [scenarios §5.11](../../../docs/scenarios.md#511-volumesnapshot-delete), scenarios 107 and 112.
     #[test]
     fn foreign_snapshots_are_not_touched() {
         for (labels, backup_name) in [
@@ -177,7 +177,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.11, scenario 108: patch then delete; the storage snapshot goes too.
+    /// [scenarios §5.11](../../../docs/scenarios.md#511-volumesnapshot-delete), scenario 108: patch then delete; the storage snapshot goes too.
     #[test]
     fn deletes_the_snapshot_and_its_storage_snapshot() {
         let cluster = Arc::new(Cluster::new());
@@ -220,7 +220,7 @@ mod tests {
         execute(&cluster, &item, "b1").unwrap();
     }
 
-    /// Spec §5.11, scenario 109.
+    /// [scenarios §5.11](../../../docs/scenarios.md#511-volumesnapshot-delete), scenario 109.
     #[test]
     fn a_missing_content_ends_the_deletion() {
         let cluster = Arc::new(Cluster::new());
@@ -238,7 +238,7 @@ mod tests {
         assert_eq!(snapshots(&cluster).len(), 1, "v0.7.1 leaves the snapshot");
     }
 
-    /// Spec §5.11, scenario 110.
+    /// [scenarios §5.11](../../../docs/scenarios.md#511-volumesnapshot-delete), scenario 110.
     #[test]
     fn patch_errors_stop_the_deletion() {
         let cluster = Arc::new(Cluster::new());
@@ -259,7 +259,7 @@ mod tests {
         assert_eq!(cluster.calls().len(), 1, "no DELETE");
     }
 
-    /// Spec §5.11, scenario 111, and a bound name that is null or empty.
+    /// [scenarios §5.11](../../../docs/scenarios.md#511-volumesnapshot-delete), scenario 111, and a bound name that is null or empty.
     #[test]
     fn without_a_bound_content_only_the_snapshot_is_deleted() {
         for status in [
@@ -316,7 +316,7 @@ mod tests {
         assert_eq!(cluster.calls().len(), 1);
     }
 
-    /// Spec §5.13, scenario 147: the deletion-policy patch (`crate::snapshots`).
+    /// [scenarios §5.13](../../../docs/scenarios.md#513-helper-scenarios), scenario 147: the deletion-policy patch (`crate::snapshots`).
     #[test]
     fn scenario_147_deletion_policy_patch() {
         let cluster = Arc::new(Cluster::new());
@@ -354,7 +354,7 @@ mod tests {
         ));
     }
 
-    /// Spec §5.13, scenario 148: the backup-label check.
+    /// [scenarios §5.13](../../../docs/scenarios.md#513-helper-scenarios), scenario 148: the backup-label check.
     #[test]
     fn scenario_148_backup_label_check() {
         let item = |labels: Value| {

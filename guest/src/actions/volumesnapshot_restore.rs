@@ -1,4 +1,4 @@
-//! `velero.io/csi-volumesnapshot-restorer` (spec §2.6).
+//! `velero.io/csi-volumesnapshot-restorer` ([actions §2.6](../../../docs/actions.md#26-volumesnapshot-restore-veleroiocsi-volumesnapshot-restorer)).
 //!
 //! Restores a VolumeSnapshot bound to a new, statically provisioned VolumeSnapshotContent
 //! that points at the storage snapshot recorded in the snapshot's annotations at backup
@@ -57,8 +57,8 @@ impl RestoreItemAction for VolumeSnapshotRestore {
         let name = snapshot.name().to_owned();
         let target = restore.target_namespace(&namespace).to_owned();
 
-        // As in v0.7.1, any error (not only NotFound) counts as "does not exist" (spec §2.6
-        // step 4; §7 L22 discusses the stricter alternative). An existing snapshot is kept as
+        // As in v0.7.1, any error (not only NotFound) counts as "does not exist" ([actions §2.6](../../../docs/actions.md#26-volumesnapshot-restore-veleroiocsi-volumesnapshot-restorer)
+        // step 4; [behaviour §7 L22](../../../docs/behaviour.md#l22-any-error-means-absent) discusses the stricter alternative). An existing snapshot is kept as
         // it is and Velero reports it as already existing.
         let exists = match host.get(&snapshot_ref(&target, &name)) {
             Ok(_) => true,
@@ -125,7 +125,7 @@ impl RestoreItemAction for VolumeSnapshotRestore {
     }
 }
 
-/// The pre-provisioned content for the snapshot `target/name` (spec §2.6 step 5.3): no
+/// The pre-provisioned content for the snapshot `target/name` ([actions §2.6](../../../docs/actions.md#26-volumesnapshot-restore-veleroiocsi-volumesnapshot-restorer) step 5.3): no
 /// annotations, no class, no secrets, a `velero-<name>-` generated name.
 fn static_content(
     restore: &Restore,
@@ -208,7 +208,7 @@ mod tests {
         ))
     }
 
-    /// Spec §5.9, scenario 95.
+    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 95.
     #[test]
     fn skips_when_pv_restore_is_disabled() {
         let cluster = Arc::new(Cluster::new());
@@ -222,7 +222,7 @@ mod tests {
         assert!(cluster.calls().is_empty());
     }
 
-    /// Spec §5.9, scenario 96.
+    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 96.
     #[test]
     fn binds_the_snapshot_to_a_static_content() {
         let cluster = Arc::new(Cluster::new());
@@ -266,7 +266,7 @@ mod tests {
         assert_eq!(result, expected);
     }
 
-    /// Spec §5.9, scenarios 97 and 98.
+    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenarios 97 and 98.
     #[test]
     fn requires_the_handle_and_driver_annotations() {
         let cluster = Arc::new(Cluster::new());
@@ -300,7 +300,7 @@ mod tests {
         assert!(contents(&cluster).is_empty());
     }
 
-    /// Spec §5.9, scenario 99.
+    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 99.
     #[test]
     fn an_existing_snapshot_is_kept() {
         let cluster = Arc::new(Cluster::new());
@@ -311,7 +311,7 @@ mod tests {
         assert!(contents(&cluster).is_empty());
     }
 
-    /// Spec §5.9, scenario 100.
+    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 100.
     #[test]
     fn namespace_mapping() {
         let cluster = Arc::new(Cluster::new());
@@ -333,7 +333,7 @@ mod tests {
         assert_eq!(result["metadata"]["namespace"], "app");
     }
 
-    /// Spec §2.6 step 4: any lookup error counts as "does not exist" (v0.7.1).
+    /// [actions §2.6](../../../docs/actions.md#26-volumesnapshot-restore-veleroiocsi-volumesnapshot-restorer) step 4: any lookup error counts as "does not exist" (v0.7.1).
     #[test]
     fn any_lookup_error_counts_as_absent() {
         let cluster = Arc::new(Cluster::new());
@@ -349,7 +349,7 @@ mod tests {
         assert_eq!(contents(&cluster).len(), 1);
     }
 
-    /// Spec §5.9, scenario 101.
+    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 101.
     #[test]
     fn content_creation_failure() {
         let cluster = Arc::new(Cluster::new());
@@ -367,7 +367,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.9, scenario 102: the spec reset, on either kind of source.
+    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 102: the spec reset, on either kind of source.
     #[test]
     fn spec_reset() {
         for source in [
@@ -390,7 +390,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.13, scenario 146: annotation and label merge into nil, empty, disjoint and
+    /// [scenarios §5.13](../../../docs/scenarios.md#513-helper-scenarios), scenario 146: annotation and label merge into nil, empty, disjoint and
     /// overlapping maps, through the `Item` edits the actions use (`crate::item`).
     #[test]
     fn scenario_146_merge_helpers() {

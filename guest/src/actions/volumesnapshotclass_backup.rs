@@ -1,4 +1,4 @@
-//! `velero.io/csi-volumesnapshotclass-backupper` (spec §2.4).
+//! `velero.io/csi-volumesnapshotclass-backupper` ([actions §2.4](../../../docs/actions.md#24-volumesnapshotclass-backup-veleroiocsi-volumesnapshotclass-backupper)).
 //!
 //! Backs up a VolumeSnapshotClass together with the snapshot-lister Secret its annotations
 //! name. Makes no API call and starts no operation.
@@ -77,7 +77,7 @@ mod tests {
         })
     }
 
-    /// Spec §5.6, scenario 65.
+    /// [scenarios §5.6](../../../docs/scenarios.md#56-volumesnapshotclass-backup), scenario 65.
     #[test]
     fn list_secret_becomes_an_additional_item() {
         let out = run(class(json!({
@@ -104,7 +104,7 @@ mod tests {
         assert!(out.operation_id.is_empty() && out.post_operation_items.is_empty());
     }
 
-    /// Spec §5.6, scenario 66.
+    /// [scenarios §5.6](../../../docs/scenarios.md#56-volumesnapshotclass-backup), scenario 66.
     #[test]
     fn no_complete_secret_pair_means_no_additional_items() {
         let cases = [
@@ -122,7 +122,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.6, scenario 67.
+    /// [scenarios §5.6](../../../docs/scenarios.md#56-volumesnapshotclass-backup), scenario 67.
     #[test]
     fn progress_and_cancel() {
         let host = SimHost::new(Arc::default());

@@ -1,4 +1,4 @@
-//! `velero.io/csi-volumesnapshotclass-restorer` (spec §2.8).
+//! `velero.io/csi-volumesnapshotclass-restorer` ([actions §2.8](../../../docs/actions.md#28-volumesnapshotclass-restore-veleroiocsi-volumesnapshotclass-restorer)).
 //!
 //! Restores a VolumeSnapshotClass unchanged, bringing back first the snapshot-lister Secret
 //! its annotations name. Skipped when the Restore explicitly disables PV restore.
@@ -85,7 +85,7 @@ mod tests {
         })
     }
 
-    /// Spec §5.10, scenario 106: restorePVs explicitly false.
+    /// [scenarios §5.10](../../../docs/scenarios.md#510-volumesnapshotcontent-and-volumesnapshotclass-restore), scenario 106: restorePVs explicitly false.
     #[test]
     fn skips_when_pv_restore_is_disabled() {
         let (_, req) = request(secret_annotations(), json!({"spec": {"restorePVs": false}}));
@@ -96,7 +96,7 @@ mod tests {
         assert!(out.additional_items.is_empty());
     }
 
-    /// Spec §5.10, scenario 106: secret annotations present, item unchanged.
+    /// [scenarios §5.10](../../../docs/scenarios.md#510-volumesnapshotcontent-and-volumesnapshotclass-restore), scenario 106: secret annotations present, item unchanged.
     #[test]
     fn restores_the_list_secret_first() {
         for restore_pvs in [json!(null), json!(true)] {
@@ -119,7 +119,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.10, scenario 106: no annotations.
+    /// [scenarios §5.10](../../../docs/scenarios.md#510-volumesnapshotcontent-and-volumesnapshotclass-restore), scenario 106: no annotations.
     #[test]
     fn no_secret_no_additional_items() {
         let (input, req) = request(json!({}), json!({"spec": {}}));

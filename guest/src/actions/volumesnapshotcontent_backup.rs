@@ -1,4 +1,4 @@
-//! `velero.io/csi-volumesnapshotcontent-backupper` (spec §2.3).
+//! `velero.io/csi-volumesnapshotcontent-backupper` ([actions §2.3](../../../docs/actions.md#23-volumesnapshotcontent-backup-veleroiocsi-volumesnapshotcontent-backupper)).
 //!
 //! Backs up a VolumeSnapshotContent together with the snapshotter Secret its annotations
 //! name. A content labelled for this backup is tracked by an operation until it is ready
@@ -155,7 +155,7 @@ impl BackupItemAction for VolumeSnapshotContentBackup {
             progress.err = match str_at(error, &["message"]) {
                 Some(message) => message.to_owned(),
                 // v0.7.1 reports an error without a message as success: Completed with an
-                // empty Err (spec §2.3 Progress step 5 [defect], §7 L3: "a nil message must
+                // empty Err ([actions §2.3](../../../docs/actions.md#23-volumesnapshotcontent-backup-veleroiocsi-volumesnapshotcontent-backupper) Progress step 5 [defect], [behaviour §7 L3](../../../docs/behaviour.md#l3-snapshot-errors-are-classified-unevenly): "a nil message must
                 // never mean success"). Of the two recommended answers we fail the operation
                 // with a generic message rather than keep it pending: v0.7.1 treats every
                 // content error as final, so only the missing text is repaired, and the
@@ -197,7 +197,7 @@ mod tests {
         }))
     }
 
-    /// Spec §5.0 fixture VSC, with the given labels and annotations.
+    /// [scenarios §5.0](../../../docs/scenarios.md#50-shared-fixtures) fixture VSC, with the given labels and annotations.
     fn vsc(labels: Value, annotations: Value) -> Value {
         json!({
             "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
@@ -222,7 +222,7 @@ mod tests {
             .unwrap()
     }
 
-    /// Spec §5.5, scenario 58.
+    /// [scenarios §5.5](../../../docs/scenarios.md#55-volumesnapshotcontent-backup), scenario 58.
     #[test]
     fn finalize_is_skipped() {
         let (cluster, host) = host();
@@ -240,7 +240,7 @@ mod tests {
         assert!(cluster.calls().is_empty());
     }
 
-    /// Spec §5.5, scenario 59.
+    /// [scenarios §5.5](../../../docs/scenarios.md#55-volumesnapshotcontent-backup), scenario 59.
     #[test]
     fn snapshotter_secret_is_an_additional_item() {
         let (cluster, host) = host();
@@ -267,7 +267,7 @@ mod tests {
         assert!(cluster.calls().is_empty());
     }
 
-    /// Spec §5.5, scenario 60.
+    /// [scenarios §5.5](../../../docs/scenarios.md#55-volumesnapshotcontent-backup), scenario 60.
     #[test]
     fn half_a_secret_pair_is_ignored() {
         let (_, host) = host();
@@ -283,7 +283,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.5, scenario 61.
+    /// [scenarios §5.5](../../../docs/scenarios.md#55-volumesnapshotcontent-backup), scenario 61.
     #[test]
     fn operation_only_for_contents_labelled_for_this_backup() {
         let (cluster, host) = host();
@@ -340,7 +340,7 @@ mod tests {
         (result, cluster)
     }
 
-    /// Spec §5.5, scenario 62.
+    /// [scenarios §5.5](../../../docs/scenarios.md#55-volumesnapshotcontent-backup), scenario 62.
     #[test]
     fn progress_follows_the_content_status() {
         let op = "c1/2024-05-01T09:30:00Z";
@@ -367,7 +367,7 @@ mod tests {
         assert!(!cutting.completed);
     }
 
-    /// Spec §5.5, scenario 63 (*recommended*): an error without a message fails the
+    /// [scenarios §5.5](../../../docs/scenarios.md#55-volumesnapshotcontent-backup), scenario 63 (*recommended*): an error without a message fails the
     /// operation with a generic message instead of counting as success.
     #[test]
     fn error_without_message_is_a_failure() {
@@ -389,7 +389,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.5, scenario 64.
+    /// [scenarios §5.5](../../../docs/scenarios.md#55-volumesnapshotcontent-backup), scenario 64.
     #[test]
     fn progress_rejects_malformed_ids() {
         let (cluster, host) = host();

@@ -1,10 +1,10 @@
-//! `velero.io/csi-volumesnapshotcontent-delete` (spec §2.10).
+//! `velero.io/csi-volumesnapshotcontent-delete` ([actions §2.10](../../../docs/actions.md#210-volumesnapshotcontent-delete-veleroiocsi-volumesnapshotcontent-delete)).
 //!
 //! When a backup is deleted, deletes the VolumeSnapshotContents that backup labelled,
 //! switching each to `Delete` first so that the CSI driver also deletes the storage
 //! snapshot. Contents not labelled with the backup are never touched.
 //!
-//! Deviation from v0.7.1 (spec §2.10 **[defect]**, §7 L6): when the content is already gone,
+//! Deviation from v0.7.1 ([actions §2.10](../../../docs/actions.md#210-volumesnapshotcontent-delete-veleroiocsi-volumesnapshotcontent-delete) **[defect]**, [behaviour §7 L6](../../../docs/behaviour.md#l6-crashes-on-absent-optional-fields)): when the content is already gone,
 //! v0.7.1 dereferences the backed-up copy's `status.snapshotHandle` for its warning and
 //! crashes on a copy without status. Here the handle is optional: the warning says that it
 //! is unknown.
@@ -160,7 +160,7 @@ mod tests {
         ))
     }
 
-    /// Spec §5.12, scenario 113.
+    /// [scenarios §5.12](../../../docs/scenarios.md#512-volumesnapshotcontent-delete), scenario 113.
     #[test]
     fn foreign_contents_are_not_touched() {
         for (labels, backup_name) in [
@@ -176,7 +176,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.12, scenario 114.
+    /// [scenarios §5.12](../../../docs/scenarios.md#512-volumesnapshotcontent-delete), scenario 114.
     #[test]
     fn patches_then_deletes() {
         let cluster = Arc::new(Cluster::new());
@@ -218,7 +218,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.12, scenario 115.
+    /// [scenarios §5.12](../../../docs/scenarios.md#512-volumesnapshotcontent-delete), scenario 115.
     #[test]
     fn a_missing_content_is_a_warning() {
         let cluster = Arc::new(Cluster::new());
@@ -229,7 +229,7 @@ mod tests {
             && m == "VolumeSnapshotContent c1 of backup b1 cannot be found. May leave orphan snapshot h1 on cloud provider."));
     }
 
-    /// Spec §5.12, scenario 116 (recommended expectation: no crash on a copy without status).
+    /// [scenarios §5.12](../../../docs/scenarios.md#512-volumesnapshotcontent-delete), scenario 116 (recommended expectation: no crash on a copy without status).
     #[test]
     fn a_missing_content_without_status_is_a_warning() {
         for status in [Value::Null, json!({}), json!({"snapshotHandle": null})] {
@@ -251,7 +251,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.12, scenario 117.
+    /// [scenarios §5.12](../../../docs/scenarios.md#512-volumesnapshotcontent-delete), scenario 117.
     #[test]
     fn patch_errors_stop_the_deletion() {
         let cluster = Arc::new(Cluster::new());
@@ -267,7 +267,7 @@ mod tests {
         assert_eq!(contents(&cluster).len(), 1);
     }
 
-    /// The storage snapshot goes with a `Delete` content (spec §3.9, last row).
+    /// The storage snapshot goes with a `Delete` content ([behaviour §3.9](../../../docs/behaviour.md#39-deletionpolicy-lifecycle), last row).
     #[test]
     fn the_storage_snapshot_is_deleted() {
         let cluster = Arc::new(Cluster::new());

@@ -1,10 +1,10 @@
-//! `velero.io/csi-volumesnapshotcontent-restorer` (spec §2.7).
+//! `velero.io/csi-volumesnapshotcontent-restorer` ([actions §2.7](../../../docs/actions.md#27-volumesnapshotcontent-restore-veleroiocsi-volumesnapshotcontent-restorer)).
 //!
 //! Restores a VolumeSnapshotContent unchanged, bringing back first the snapshotter Secret
 //! its annotations name. Skipped when the Restore explicitly disables PV restore. Makes no
 //! API call and starts no operation.
 //!
-//! Deviation from v0.7.1 (spec §2.7 **[defect]**, §7 L7, core v1.14 fix): v0.7.1 tests for
+//! Deviation from v0.7.1 ([actions §2.7](../../../docs/actions.md#27-volumesnapshotcontent-restore-veleroiocsi-volumesnapshotcontent-restorer) **[defect]**, [behaviour §7 L7](../../../docs/behaviour.md#l7-content-restore-reads-the-secret-from-the-wrong-keys), core v1.14 fix): v0.7.1 tests for
 //! the `csi.storage.k8s.io/snapshotter-secret-name`/`-namespace` pair but then reads the
 //! Secret's name and namespace from `velero.io/csi-deletesnapshotsecret-*`, keys nothing
 //! writes, so it asks Velero for a Secret with an empty name. This action reads the name
@@ -116,7 +116,7 @@ mod tests {
         })
     }
 
-    /// Spec §5.10, scenario 103.
+    /// [scenarios §5.10](../../../docs/scenarios.md#510-volumesnapshotcontent-and-volumesnapshotclass-restore), scenario 103.
     #[test]
     fn skips_when_pv_restore_is_disabled() {
         let (host, out) = execute(
@@ -128,7 +128,7 @@ mod tests {
         assert!(host.cluster().calls().is_empty());
     }
 
-    /// Spec §5.10, scenario 104 (recommended expectation: the Secret named by the keys that
+    /// [scenarios §5.10](../../../docs/scenarios.md#510-volumesnapshotcontent-and-volumesnapshotclass-restore), scenario 104 (recommended expectation: the Secret named by the keys that
     /// were tested).
     #[test]
     fn restores_the_snapshotter_secret_first() {
@@ -143,7 +143,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.10, scenario 105.
+    /// [scenarios §5.10](../../../docs/scenarios.md#510-volumesnapshotcontent-and-volumesnapshotclass-restore), scenario 105.
     #[test]
     fn no_secret_no_additional_items() {
         let item = content(json!({}));
@@ -158,7 +158,7 @@ mod tests {
         assert!(out.additional_items.is_empty());
     }
 
-    /// Spec §5.13, scenario 145: a Secret is referenced only when both keys are present,
+    /// [scenarios §5.13](../../../docs/scenarios.md#513-helper-scenarios), scenario 145: a Secret is referenced only when both keys are present,
     /// for the content's snapshotter pair, the class's lister pair and the legacy pair on a
     /// VolumeSnapshot (`super::secrets::referenced_secret`).
     #[test]

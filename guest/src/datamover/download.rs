@@ -1,4 +1,4 @@
-//! DataDownloads and DataUploadResults: used by the PVC restore action in data-mover mode (spec §3.11.4 to §3.11.6).
+//! DataDownloads and DataUploadResults: used by the PVC restore action in data-mover mode ([behaviour §3.11.4](../../../docs/behaviour.md#3114-datauploadresult) to [behaviour §3.11.6](../../../docs/behaviour.md#3116-datadownload-lookup-and-cancel)).
 //!
 //! * At restore, Velero core turns each backed-up DataUpload into a "DataUploadResult"
 //!   ConfigMap in the Restore's namespace; [`data_upload_result`] reads it back.
@@ -47,7 +47,7 @@ pub fn result_selector(namespace: &str, pvc: &str, restore_uid: &str) -> String 
 }
 
 /// Reads the DataUploadResult of the claim `namespace/pvc` (its **original** namespace and
-/// name) from the ConfigMap in the Restore's namespace (spec §3.11.4).
+/// name) from the ConfigMap in the Restore's namespace ([behaviour §3.11.4](../../../docs/behaviour.md#3114-datauploadresult)).
 pub fn data_upload_result(
     host: &dyn Host,
     restore: &Restore,
@@ -124,7 +124,7 @@ fn parse_result(text: &str) -> Option<DataUploadResult> {
     })
 }
 
-/// The DataDownload that restores the claim `pvc` into `target_namespace` (spec §3.11.5).
+/// The DataDownload that restores the claim `pvc` into `target_namespace` ([behaviour §3.11.5](../../../docs/behaviour.md#3115-datadownload)).
 pub fn data_download(
     restore: &Restore,
     backup: &Backup,
@@ -188,8 +188,8 @@ pub fn create_data_download(
         .map_err(|e| ActionError::kube("fail to create DataDownload", e))
 }
 
-/// The DataDownload of an operation, by its `velero.io/async-operation-id` label (spec
-/// §3.11.6). Like v0.7.1 this lists in all namespaces: the Restore's namespace is not used.
+/// The DataDownload of an operation, by its `velero.io/async-operation-id` label
+/// ([behaviour §3.11.6](../../../docs/behaviour.md#3116-datadownload-lookup-and-cancel)). Like v0.7.1 this lists in all namespaces: the Restore's namespace is not used.
 pub fn find_data_download(host: &dyn Host, operation_id: &str) -> Result<Value, ActionError> {
     let selector = format!("{}={operation_id}", keys::ASYNC_OPERATION_ID);
     let mut found = host
@@ -204,8 +204,8 @@ pub fn find_data_download(host: &dyn Host, operation_id: &str) -> Result<Value, 
     }
 }
 
-/// Asks the data mover to stop a DataDownload: a merge patch of `spec.cancel: true` (spec
-/// §3.11.6). A patch error is returned with the API server's message alone, as v0.7.1
+/// Asks the data mover to stop a DataDownload: a merge patch of `spec.cancel: true`
+/// ([behaviour §3.11.6](../../../docs/behaviour.md#3116-datadownload-lookup-and-cancel)). A patch error is returned with the API server's message alone, as v0.7.1
 /// returns it unwrapped.
 pub fn cancel_data_download(host: &dyn Host, data_download: &Value) -> Result<(), ActionError> {
     let namespace = str_at(data_download, &["metadata", "namespace"]).unwrap_or_default();
@@ -248,7 +248,7 @@ mod tests {
         SimHost::new(Arc::new(Cluster::new()))
     }
 
-    /// Spec §3.11.4: the selector's keys in v0.7.1's order, values normalised.
+    /// [behaviour §3.11.4](../../../docs/behaviour.md#3114-datauploadresult): the selector's keys in v0.7.1's order, values normalised.
     #[test]
     fn selector_matches_v071() {
         assert_eq!(
@@ -265,7 +265,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.7, scenarios 81, 84 and 85.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenarios 81, 84 and 85.
     #[test]
     fn reads_the_data_upload_result() {
         let host = host();
@@ -307,7 +307,7 @@ mod tests {
         assert!(error.to_string().starts_with("multiple DataUpload result cms found with labels velero.io/pvc-namespace-name=app.data,"), "{error}");
     }
 
-    /// Spec §5.7, scenario 84: a missing key and a malformed value.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenario 84: a missing key and a malformed value.
     #[test]
     fn missing_and_malformed_results() {
         let restore = restore(json!({}));
@@ -359,7 +359,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.7, scenarios 82, 85 and 86: the DataDownload's fields.
+    /// [scenarios §5.7](../../../docs/scenarios.md#57-pvc-restore), scenarios 82, 85 and 86: the DataDownload's fields.
     #[test]
     fn builds_the_data_download() {
         let backup = Backup::parse(r#"{"spec":{"csiSnapshotTimeout":"30m0s"}}"#).unwrap();
@@ -442,7 +442,7 @@ mod tests {
         }
     }
 
-    /// Spec §5.8, scenarios 90 and 93.
+    /// [scenarios §5.8](../../../docs/scenarios.md#58-pvc-restore-progress-and-cancel), scenarios 90 and 93.
     #[test]
     fn finds_and_cancels_data_downloads() {
         let host = host();

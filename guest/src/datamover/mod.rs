@@ -1,5 +1,5 @@
 //! The data mover's objects: DataUploads created at backup ([`upload`]), DataDownloads
-//! created at restore ([`download`]), and the progress both report (spec §3.11.7).
+//! created at restore ([`download`]), and the progress both report ([behaviour §3.11.7](../../../docs/behaviour.md#3117-progress-of-a-data-mover-operation)).
 
 pub mod download;
 pub mod upload;
@@ -60,7 +60,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// Spec §5.2, scenarios 30 to 34.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenarios 30 to 34.
     #[test]
     fn phases_map_to_progress() {
         for phase in [json!(null), json!(""), json!("New")] {

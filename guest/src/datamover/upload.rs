@@ -1,4 +1,4 @@
-//! DataUploads: created by the PVC backup action in data-mover mode (spec §3.11.1 to §3.11.3).
+//! DataUploads: created by the PVC backup action in data-mover mode ([behaviour §3.11.1](../../../docs/behaviour.md#3111-dataupload) to [behaviour §3.11.3](../../../docs/behaviour.md#3113-dataupload-cancel)).
 
 use serde_json::{Map, Value, json};
 
@@ -32,7 +32,7 @@ pub struct UploadSource<'a> {
     pub snapshot_class: &'a str,
 }
 
-/// The DataUpload to create (spec §3.11.1), in the Backup's namespace with a name generated
+/// The DataUpload to create ([behaviour §3.11.1](../../../docs/behaviour.md#3111-dataupload)), in the Backup's namespace with a name generated
 /// from the Backup's.
 pub fn new_data_upload(backup: &Backup, source: &UploadSource<'_>, operation_id: &str) -> Value {
     let mut spec = Map::new();
@@ -103,7 +103,7 @@ pub fn create_data_upload(
 }
 
 /// The one DataUpload labelled with `operation_id`, looked up in every namespace as v0.7.1
-/// does (spec §3.11.2).
+/// does ([behaviour §3.11.2](../../../docs/behaviour.md#3112-dataupload-lookup)).
 pub fn find_data_upload(host: &dyn Host, operation_id: &str) -> Result<Value, ActionError> {
     let selector = format!("{}={operation_id}", keys::ASYNC_OPERATION_ID);
     let mut uploads = host
@@ -120,7 +120,7 @@ pub fn find_data_upload(host: &dyn Host, operation_id: &str) -> Result<Value, Ac
     }
 }
 
-/// Asks the data mover to cancel `upload` (spec §3.11.3): a merge patch of `spec.cancel`.
+/// Asks the data mover to cancel `upload` ([behaviour §3.11.3](../../../docs/behaviour.md#3113-dataupload-cancel)): a merge patch of `spec.cancel`.
 pub fn cancel_data_upload(host: &dyn Host, upload: &Value) -> Result<(), ActionError> {
     let target = namespaced(
         resources::data_uploads(),
@@ -189,7 +189,7 @@ mod tests {
         assert_eq!(operation_id("", ""), "du-.");
     }
 
-    /// Spec §3.11.1 and §5.1 scenario 20.
+    /// [behaviour §3.11.1](../../../docs/behaviour.md#3111-dataupload) and [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup) scenario 20.
     #[test]
     fn data_upload_fields() {
         let upload = new_data_upload(&backup(json!({})), &source(), OP);
@@ -221,7 +221,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.1 scenario 21, and the optional fields.
+    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup) scenario 21, and the optional fields.
     #[test]
     fn optional_fields() {
         let upload = new_data_upload(
@@ -280,7 +280,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.2 scenarios 28 and 29, §3.11.2.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel) scenarios 28 and 29, [behaviour §3.11.2](../../../docs/behaviour.md#3112-dataupload-lookup).
     #[test]
     fn lookup_outcomes() {
         let cluster = Arc::new(Cluster::new());
@@ -332,7 +332,7 @@ mod tests {
         );
     }
 
-    /// Spec §5.2 scenario 35, §3.11.3.
+    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel) scenario 35, [behaviour §3.11.3](../../../docs/behaviour.md#3113-dataupload-cancel).
     #[test]
     fn cancel_patches_only_spec_cancel() {
         let cluster = Arc::new(Cluster::new());

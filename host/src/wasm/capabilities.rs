@@ -102,7 +102,7 @@ const fn grant(
 
 use Verb::{Create, Delete, Get, List, Patch, Watch};
 
-/// Every action's manifest (spec §3.15, per action). `watch` covers `wait-until`.
+/// Every action's manifest ([behaviour §3.15](../../../docs/behaviour.md#315-api-access-per-action), per action). `watch` covers `wait-until`.
 pub static MANIFESTS: &[Manifest] = &[
     Manifest {
         action: "velero.io/csi-pvc-backupper",

@@ -1,4 +1,4 @@
-//! The scenario corpus of `shared/spec/csi-actions.md` §5, as data (see `README.md` beside
+//! The scenario corpus of [scenarios §5](../../../docs/scenarios.md#5-test-scenarios), as data (see `README.md` beside
 //! this crate): loading, fixture resolution, simulated-cluster set-up, and the checks of a
 //! call's outcome. A runner only supplies the driver that makes the call: natively through
 //! the guest's Rust code, or through the embedded component under wasmtime. Both runners
