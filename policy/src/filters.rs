@@ -369,8 +369,10 @@ fn namespaced(policies: &[NamespacedFilter]) -> Result<(), PolicyError> {
         }
     }
     if let Some((pattern, at)) = patterns.iter().find(|(_, at)| at.len() > 1) {
+        let at: Vec<String> = at.iter().map(usize::to_string).collect();
         return Err(err(format!(
-            "namespacedFilterPolicies: duplicate namespace pattern '{pattern}' found in policies {at:?}"
+            "namespacedFilterPolicies: duplicate namespace pattern '{pattern}' found in policies [{}]",
+            at.join(" ")
         )));
     }
     Ok(())

@@ -490,3 +490,23 @@ fn validate_conditions(index: usize, c: &Conditions) -> Result<(), PolicyError> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Policies;
+
+    const DOC: &str = "version: v1\nvolumePolicies:\n- conditions:\n    capacity: \"1Gi,10e9\"\n    storageClass: [gp2, 0x1F, 1.5e6]\n    csi: {driver: d, volumeAttributes: {a: !!str 1}}\n    nfs: {server: s}\n    pvcLabels: &l {a: b, c: 1.10}\n    pvcPhase: [Bound]\n    pvcVolumeMode: Block\n    pvcAccessModes: ['ReadWriteOnce']\n  action: {type: custom, parameters: {x: [1, {y: *l}], <<: {z: .inf}}}\nincludeExcludePolicy: {includedClusterScopedResources: [a]}\n";
+
+    /// Every prefix and every one-byte deletion of a busy document parses or fails without
+    /// panicking.
+    #[test]
+    fn mangled_documents_do_not_panic() {
+        Policies::parse(DOC).expect("the full document parses");
+        for (at, _) in DOC.char_indices() {
+            let _ = Policies::parse(&DOC[..at]);
+            let mut cut = DOC.to_owned();
+            cut.remove(at);
+            let _ = Policies::parse(&cut);
+        }
+    }
+}
