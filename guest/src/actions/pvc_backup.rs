@@ -7,20 +7,20 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{BackupItemAction, identifier};
+use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::{BackupOutput, OperationProgress};
-use crate::datamover::upload::{self, UploadSource};
-use crate::datamover::{no_progress, progress_of};
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::item::Item;
-use crate::json::{name, str_at};
-use crate::keys;
-use crate::kube::{cluster_scoped, resources};
-use crate::labels::normalize;
-use crate::snapshots::{delete_snapshot_only, delete_with_snapshot, wait_for_handle};
-use crate::velero::Backup;
-use crate::{fs_backup, snapshot_class, volumes};
+use crate::csi::datamover::upload::{self, UploadSource};
+use crate::csi::datamover::{no_progress, progress_of};
+use crate::csi::snapshots::{delete_snapshot_only, delete_with_snapshot, wait_for_handle};
+use crate::csi::{fs_backup, snapshot_class, volumes};
+use crate::model::error::ActionError;
+use crate::model::item::Item;
+use crate::model::json::{name, str_at};
+use crate::model::kube::{cluster_scoped, resources};
+use crate::model::labels::normalize;
+use crate::model::velero::Backup;
+use crate::registry::{BackupItemAction, identifier};
+use csi_common::keys;
 
 /// The PVC backup action.
 pub struct PvcBackup;
@@ -71,7 +71,7 @@ fn check_decodable(item: &Item) -> Result<(), ActionError> {
 }
 
 /// GET the StorageClass `name`.
-fn storage_class(host: &dyn Host, name: &str) -> Result<Value, ActionError> {
+fn storage_class(host: &dyn Imports, name: &str) -> Result<Value, ActionError> {
     const CONTEXT: &str = "error getting storage class";
     if name.is_empty() {
         // client-go refuses an empty name before sending anything.
@@ -116,7 +116,7 @@ fn new_volume_snapshot(item: &Item, backup: &Backup, class: &str) -> Value {
 impl BackupItemAction for PvcBackup {
     fn execute(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         mut item: Item,
         backup: &Backup,
     ) -> Result<BackupOutput, ActionError> {
@@ -346,7 +346,7 @@ impl BackupItemAction for PvcBackup {
 
     fn progress(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         operation_id: &str,
         backup: &Backup,
     ) -> Result<OperationProgress, ActionError> {
@@ -378,7 +378,7 @@ impl BackupItemAction for PvcBackup {
 
     fn cancel(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         operation_id: &str,
         backup: &Backup,
     ) -> Result<(), ActionError> {
@@ -408,8 +408,8 @@ mod tests {
     use sim_cluster::{Cluster, Fault, Gvr, SimError, SnapshotPlan, Verb};
 
     use super::*;
-    use crate::sim_host::SimHost;
-    use crate::snapshots::WAIT_TIMEOUT;
+    use crate::adapter::sim::SimImports;
+    use crate::csi::snapshots::WAIT_TIMEOUT;
 
     const OP: &str = "du-11111111-2222-3333-4444-555555555555.aaaaaaaa-bbbb-ccc2bab87";
 
@@ -500,7 +500,7 @@ mod tests {
     }
 
     /// A host over a cluster holding the PV, the StorageClass, the class and the claim.
-    fn host() -> SimHost {
+    fn host() -> SimImports {
         host_with([
             volume(json!({})),
             storage_class_fixture(),
@@ -509,14 +509,14 @@ mod tests {
         ])
     }
 
-    fn host_with(objects: impl IntoIterator<Item = Value>) -> SimHost {
+    fn host_with(objects: impl IntoIterator<Item = Value>) -> SimImports {
         let cluster = Arc::new(Cluster::new());
         cluster.seed(objects);
-        SimHost::new(cluster)
+        SimImports::new(cluster)
     }
 
     fn execute(
-        host: &SimHost,
+        host: &SimImports,
         claim: &Value,
         backup: &Backup,
     ) -> Result<BackupOutput, ActionError> {
@@ -529,7 +529,7 @@ mod tests {
     }
 
     /// The calls so far, as (verb, resource.group, namespace, name).
-    fn calls(host: &SimHost) -> Vec<(Verb, String, Option<String>, String)> {
+    fn calls(host: &SimImports) -> Vec<(Verb, String, Option<String>, String)> {
         host.cluster()
             .calls()
             .into_iter()
@@ -572,7 +572,7 @@ mod tests {
         ]
     }
 
-    fn snapshots(host: &SimHost) -> Vec<Value> {
+    fn snapshots(host: &SimImports) -> Vec<Value> {
         host.cluster().objects(&Gvr::new(
             "snapshot.storage.k8s.io",
             "v1",
@@ -580,7 +580,7 @@ mod tests {
         ))
     }
 
-    fn uploads(host: &SimHost) -> Vec<Value> {
+    fn uploads(host: &SimImports) -> Vec<Value> {
         host.cluster()
             .objects(&Gvr::new("velero.io", "v2alpha1", "datauploads"))
     }
@@ -1365,7 +1365,7 @@ mod tests {
         })
     }
 
-    fn progress(host: &SimHost, op: &str) -> Result<OperationProgress, ActionError> {
+    fn progress(host: &SimImports, op: &str) -> Result<OperationProgress, ActionError> {
         PvcBackup.progress(host, op, &backup(json!({})))
     }
 
@@ -1456,7 +1456,7 @@ mod tests {
             ),
             ("InProgress", "Bytes", 500, 1000)
         );
-        assert_eq!(p.started.unwrap().seconds, crate::sim_host::FROZEN_NOW);
+        assert_eq!(p.started.unwrap().seconds, crate::adapter::sim::FROZEN_NOW);
         assert!(p.updated.is_none());
     }
 
@@ -1472,7 +1472,7 @@ mod tests {
         assert!(p.completed && p.err.is_empty());
         assert_eq!(
             p.updated.unwrap().seconds,
-            crate::sim_host::FROZEN_NOW + 3600
+            crate::adapter::sim::FROZEN_NOW + 3600
         );
     }
 

@@ -15,27 +15,27 @@
 
 use serde_json::Value;
 
-use super::{RestoreItemAction, RestoreRequest};
+use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::{OperationProgress, RestoreOutput};
-use crate::datamover::download::{
+use crate::csi::datamover::download::{
     cancel_data_download, create_data_download, data_download, data_upload_result,
     find_data_download,
 };
-use crate::datamover::progress_of;
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::item::Item;
-use crate::json::str_at;
-use crate::keys;
-use crate::kube::{KubeError, message, namespaced, resources};
-use crate::labels::normalize;
-use crate::quantity::parse_nanos;
-use crate::restore_claim::{
+use crate::csi::datamover::progress_of;
+use crate::csi::restore_claim::{
     clear_volume_source, pin_to_restored_volume, raise_storage_request, remove_annotations,
     restore_size_annotation, use_snapshot_as_data_source,
 };
-use crate::snapshots::snapshot_ref;
-use crate::velero::{Backup, Restore};
+use crate::csi::snapshots::snapshot_ref;
+use crate::model::error::ActionError;
+use crate::model::item::Item;
+use crate::model::json::str_at;
+use crate::model::kube::{KubeError, message, namespaced, resources};
+use crate::model::labels::normalize;
+use crate::model::quantity::parse_nanos;
+use crate::model::velero::{Backup, Restore};
+use crate::registry::{RestoreItemAction, RestoreRequest};
+use csi_common::keys;
 
 /// The PVC restore action.
 pub struct PvcRestore;
@@ -43,7 +43,7 @@ pub struct PvcRestore;
 impl RestoreItemAction for PvcRestore {
     fn execute(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         request: RestoreRequest,
     ) -> Result<RestoreOutput, ActionError> {
         let RestoreRequest {
@@ -138,7 +138,7 @@ impl RestoreItemAction for PvcRestore {
 
     fn progress(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         operation_id: &str,
         _restore: &Restore,
     ) -> Result<OperationProgress, ActionError> {
@@ -160,7 +160,7 @@ impl RestoreItemAction for PvcRestore {
 
     fn cancel(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         operation_id: &str,
         _restore: &Restore,
     ) -> Result<(), ActionError> {
@@ -173,7 +173,7 @@ impl RestoreItemAction for PvcRestore {
                 Level::Error,
                 &format!(
                     "fail to cancel DataDownload {}: {e}",
-                    crate::json::name(&data_download)
+                    crate::model::json::name(&data_download)
                 ),
             );
         })
@@ -183,7 +183,7 @@ impl RestoreItemAction for PvcRestore {
 /// Whether the claim already exists where it would be restored. As in v0.7.1, any error
 /// (not only NotFound) counts as "does not exist" (spec §2.5 step 3; §7 L22 discusses the
 /// stricter alternative).
-fn claim_exists(host: &dyn Host, namespace: &str, name: &str) -> bool {
+fn claim_exists(host: &dyn Imports, namespace: &str, name: &str) -> bool {
     match host.get(&namespaced(
         resources::persistent_volume_claims(),
         namespace,
@@ -207,7 +207,7 @@ fn claim_exists(host: &dyn Host, namespace: &str, name: &str) -> bool {
 /// The data-mover path (spec §2.5 step 7): reads the DataUploadResult, pins the claim to
 /// the volume the data mover prepares and creates the DataDownload.
 fn restore_from_data_upload_result(
-    host: &dyn Host,
+    host: &dyn Imports,
     restore: &Restore,
     backup: &Backup,
     claim: &mut Item,
@@ -237,7 +237,7 @@ fn restore_from_data_upload_result(
         &format!(
             "DataDownload {}/{} is created successfully.",
             str_at(&created, &["metadata", "namespace"]).unwrap_or(restore.namespace()),
-            crate::json::name(&created)
+            crate::model::json::name(&created)
         ),
     );
     Ok(())
@@ -246,7 +246,7 @@ fn restore_from_data_upload_result(
 /// The CSI path (spec §2.5 step 8): sizes the claim from the in-cluster VolumeSnapshot and
 /// makes it its data source.
 fn restore_from_volume_snapshot(
-    host: &dyn Host,
+    host: &dyn Imports,
     claim: &mut Item,
     target: &str,
     snapshot: &str,
@@ -286,13 +286,13 @@ fn restore_from_volume_snapshot(
 }
 
 /// Looks up the DataDownload of an operation, logging a failure as v0.7.1 does.
-fn find(host: &dyn Host, operation_id: &str) -> Result<Value, ActionError> {
+fn find(host: &dyn Imports, operation_id: &str) -> Result<Value, ActionError> {
     find_data_download(host, operation_id).inspect_err(|e| {
         host.log(Level::Error, &format!("fail to get DataDownload: {e}"));
     })
 }
 
-fn finish(host: &dyn Host, claim: Item, operation_id: String) -> RestoreOutput {
+fn finish(host: &dyn Imports, claim: Item, operation_id: String) -> RestoreOutput {
     host.log(Level::Info, "Returning from PVCRestoreItemAction for PVC");
     output(claim.into_json(), operation_id)
 }
@@ -316,7 +316,7 @@ mod tests {
     use sim_cluster::{Cluster, Fault, Gvr, SimError, Verb};
 
     use super::*;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
 
     const RESTORE_UID: &str = "rrrrrrrr-0000-0000-0000-000000000001";
     const PVC_UID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
@@ -371,7 +371,7 @@ mod tests {
     ) -> (String, Result<RestoreOutput, ActionError>) {
         let from_backup = backed_up(annotations);
         let item = stripped(from_backup.clone());
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         let result = PvcRestore.execute(&host, request(&item, &from_backup, restore));
         (item.to_string(), result)
     }
@@ -470,7 +470,7 @@ mod tests {
         item["spec"]["dataSource"] =
             json!({"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "old"});
         item["spec"]["dataSourceRef"] = json!({"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "old", "namespace": "x"});
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         let out = PvcRestore
             .execute(
                 &host,
@@ -553,7 +553,7 @@ mod tests {
             item["spec"]["dataSource"] =
                 json!({"apiGroup": "example.com", "kind": "Stale", "name": "old"});
             item["spec"]["dataSourceRef"] = json!({"apiGroup": "example.com", "kind": "Stale", "name": "old", "namespace": "x"});
-            let host = SimHost::new(cluster.clone());
+            let host = SimImports::new(cluster.clone());
             let out = PvcRestore
                 .execute(&host, request(&item, &from_backup, restore(json!({}))))
                 .unwrap();
@@ -639,7 +639,7 @@ mod tests {
         let from_backup = backed_up(json!({"velero.io/volume-snapshot-name": "velero-data-abcde"}));
         // The item copy lacks the annotation; it is read from the backed-up copy.
         let item = stripped(backed_up(json!({})));
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         let out = PvcRestore
             .execute(
                 &host,
@@ -729,7 +729,7 @@ mod tests {
         let from_backup = backed_up(annotations);
         let mut item = stripped(from_backup.clone());
         item["spec"]["dataSource"] = json!({"kind": "Stale", "name": "old"});
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         let out = PvcRestore
             .execute(
                 &host,
@@ -804,7 +804,7 @@ mod tests {
     #[test]
     fn progress_follows_the_data_download() {
         let restore = restore(json!({}));
-        let host = SimHost::new(Arc::new(Cluster::new()));
+        let host = SimImports::new(Arc::new(Cluster::new()));
         assert_eq!(
             PvcRestore
                 .progress(&host, "", &restore)
@@ -841,7 +841,7 @@ mod tests {
         host.cluster().seed([data_download_object("New")]);
         assert_eq!(
             PvcRestore.progress(&host, "dd-1", &restore).unwrap(),
-            crate::datamover::no_progress()
+            crate::csi::datamover::no_progress()
         );
         host.cluster().seed([data_download_object("Completed")]);
         let done = PvcRestore.progress(&host, "dd-1", &restore).unwrap();
@@ -852,7 +852,7 @@ mod tests {
     #[test]
     fn cancel_and_readiness() {
         let restore = restore(json!({}));
-        let host = SimHost::new(Arc::new(Cluster::new()));
+        let host = SimImports::new(Arc::new(Cluster::new()));
         assert_eq!(
             PvcRestore
                 .cancel(&host, "", &restore)

@@ -6,7 +6,7 @@
 //! in the class and the content. For snapshots created by this backup it waits for the
 //! handle, labels the content with the backup, and starts an operation that Progress
 //! tracks until the snapshot is ready. In the finalize pass it removes the VolumeSnapshot
-//! from the cluster and keeps the storage snapshot ([`crate::finalize`]).
+//! from the cluster and keeps the storage snapshot ([`crate::csi::finalize`]).
 //!
 //! Deviations from v0.7.1 (each marked where it happens):
 //! * no VolumeSnapshotClass additional item when the class name is absent or empty
@@ -18,28 +18,28 @@
 //!   is deleted alone; the same when no content is found (v0.7.1 waits until the timeout or
 //!   crashes; spec §2.2 step 6 [defect], scenario 49 *recommended*);
 //! * the annotation patch is built with a JSON encoder (spec §7 L20);
-//! * the handle wait is a watch, not a 5-second poll (spec §7 L1; [`crate::snapshots`]);
+//! * the handle wait is a watch, not a 5-second poll (spec §7 L1; [`crate::csi::snapshots`]);
 //! * API errors that v0.7.1 returns bare carry a context naming the call.
 
 use serde_json::{Map, Value, json};
 
-use super::{BackupItemAction, identifier};
+use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::{BackupOutput, OperationProgress};
-use crate::datamover::no_progress;
-use crate::error::ActionError;
-use crate::finalize;
-use crate::host::{Host, Level};
-use crate::item::Item;
-use crate::json::{bool_at, i64_at, str_at};
-use crate::keys;
-use crate::kube::message;
-use crate::labels::normalize;
-use crate::quantity::format_bytes;
-use crate::snapshots::{
+use crate::csi::datamover::no_progress;
+use crate::csi::finalize;
+use crate::csi::snapshots::{
     bound_content, content_ref, delete_with_snapshot, snapshot_ref, wait_for_handle,
 };
-use crate::time::{format_rfc3339, parse_rfc3339};
-use crate::velero::Backup;
+use crate::model::error::ActionError;
+use crate::model::item::Item;
+use crate::model::json::{bool_at, i64_at, str_at};
+use crate::model::kube::message;
+use crate::model::labels::normalize;
+use crate::model::quantity::format_bytes;
+use crate::model::time::{format_rfc3339, parse_rfc3339};
+use crate::model::velero::Backup;
+use crate::registry::{BackupItemAction, identifier};
+use csi_common::keys;
 
 /// API group of the snapshot resources.
 const SNAPSHOT_GROUP: &str = "snapshot.storage.k8s.io";
@@ -58,7 +58,7 @@ fn has_bound_content(snapshot: &Item) -> bool {
 impl BackupItemAction for VolumeSnapshotBackup {
     fn execute(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         mut item: Item,
         backup: &Backup,
     ) -> Result<BackupOutput, ActionError> {
@@ -153,7 +153,7 @@ impl BackupItemAction for VolumeSnapshotBackup {
 
         let mut annotations = Map::new();
         if let Some(content) = &content {
-            let content_name = crate::json::name(content);
+            let content_name = crate::model::json::name(content);
             additional_items.push(identifier(
                 SNAPSHOT_GROUP,
                 "volumesnapshotcontents",
@@ -264,7 +264,7 @@ impl BackupItemAction for VolumeSnapshotBackup {
     /// snapshot controller retries), so it only logs a warning, as in v0.7.1.
     fn progress(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         operation_id: &str,
         _backup: &Backup,
     ) -> Result<OperationProgress, ActionError> {
@@ -339,7 +339,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
     use sim_cluster::{Cluster, Fault, Gvr, SimError, SnapshotPlan, Verb};
 
     const VS_NAME: &str = "velero-data-abcde";
@@ -399,14 +399,14 @@ mod tests {
 
     struct Run {
         cluster: Arc<Cluster>,
-        host: SimHost,
+        host: SimImports,
     }
 
     impl Run {
         fn new(objects: Vec<Value>) -> Self {
             let cluster = Arc::new(Cluster::new());
             cluster.seed(objects);
-            let host = SimHost::new(cluster.clone());
+            let host = SimImports::new(cluster.clone());
             Self { cluster, host }
         }
 
@@ -739,7 +739,7 @@ mod tests {
         assert!(matches!(
             error,
             ActionError::Kube {
-                error: crate::kube::KubeError::Conflict(_),
+                error: crate::model::kube::KubeError::Conflict(_),
                 ..
             }
         ));
@@ -949,10 +949,10 @@ mod tests {
                    "spec": {"volumeName": "pv-1", "resources": {"requests": {"storage": "5Gi"}}}, "status": {"phase": "Bound"}}),
         ]);
         cluster.set_snapshot_plan(SnapshotPlan::default());
-        let host = SimHost::new(cluster.clone());
-        let created = crate::kube::Kube::create(
+        let host = SimImports::new(cluster.clone());
+        let created = crate::model::kube::Kube::create(
             &host,
-            &crate::kube::resources::volume_snapshots(),
+            &crate::model::kube::resources::volume_snapshots(),
             Some("app"),
             &json!({"metadata": {"generateName": "velero-data-", "labels": {"velero.io/backup-name": "b1"}},
                     "spec": {"source": {"persistentVolumeClaimName": "data"}, "volumeSnapshotClassName": "snap-default"}}),
@@ -1014,7 +1014,7 @@ mod tests {
         assert!(progress.completed && progress.err.is_empty());
         assert_eq!(
             progress.started.unwrap().seconds,
-            crate::sim_host::FROZEN_NOW
+            crate::adapter::sim::FROZEN_NOW
         );
         assert!(progress.updated.is_none());
         assert_eq!(run.calls(), ["get volumesnapshots app/velero-data-abcde"]);
@@ -1081,7 +1081,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             progress.started.unwrap().seconds,
-            crate::sim_host::FROZEN_NOW
+            crate::adapter::sim::FROZEN_NOW
         );
     }
 

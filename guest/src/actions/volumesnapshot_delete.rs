@@ -7,21 +7,21 @@
 //! API calls: PATCH volumesnapshotcontents (cluster), DELETE volumesnapshots (the
 //! snapshot's namespace).
 
-use super::DeleteItemAction;
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::item::Item;
-use crate::keys;
-use crate::kube::{KubeError, message};
-use crate::labels::normalize;
-use crate::snapshots::{set_deletion_policy, snapshot_ref};
-use crate::velero::Backup;
+use crate::adapter::imports::{Imports, Level};
+use crate::csi::snapshots::{set_deletion_policy, snapshot_ref};
+use crate::model::error::ActionError;
+use crate::model::item::Item;
+use crate::model::kube::{KubeError, message};
+use crate::model::labels::normalize;
+use crate::model::velero::Backup;
+use crate::registry::DeleteItemAction;
+use csi_common::keys;
 
 /// The VolumeSnapshot delete action.
 pub struct VolumeSnapshotDelete;
 
 impl DeleteItemAction for VolumeSnapshotDelete {
-    fn execute(&self, host: &dyn Host, item: Item, backup: &Backup) -> Result<(), ActionError> {
+    fn execute(&self, host: &dyn Imports, item: Item, backup: &Backup) -> Result<(), ActionError> {
         host.log(
             Level::Info,
             "Starting VolumeSnapshotDeleteItemAction for volumeSnapshot",
@@ -101,9 +101,9 @@ mod tests {
     use sim_cluster::{Cluster, Fault, Gvr, SimError, Verb};
 
     use super::*;
-    use crate::kube::Kube;
-    use crate::sim_host::SimHost;
-    use crate::snapshots::content_ref;
+    use crate::adapter::sim::SimImports;
+    use crate::csi::snapshots::content_ref;
+    use crate::model::kube::Kube;
 
     fn snapshot(labels: Value, status: Value) -> Value {
         json!({
@@ -141,7 +141,11 @@ mod tests {
 
     fn execute(cluster: &Arc<Cluster>, item: &Value, backup_name: &str) -> Result<(), ActionError> {
         let item = Item::parse("item", &item.to_string()).unwrap();
-        VolumeSnapshotDelete.execute(&SimHost::new(cluster.clone()), item, &backup(backup_name))
+        VolumeSnapshotDelete.execute(
+            &SimImports::new(cluster.clone()),
+            item,
+            &backup(backup_name),
+        )
     }
 
     fn calls(cluster: &Cluster) -> Vec<(Verb, String, String)> {
@@ -210,7 +214,7 @@ mod tests {
         assert_eq!(calls[1].namespace.as_deref(), Some("app"));
         assert!(snapshots(&cluster).is_empty());
         // The snapshot controller removed the content, now `Delete`, with the snapshot.
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         assert!(matches!(
             host.get(&content_ref("c1")),
             Err(KubeError::NotFound(_))
@@ -316,7 +320,7 @@ mod tests {
         assert_eq!(cluster.calls().len(), 1);
     }
 
-    /// Spec §5.13, scenario 147: the deletion-policy patch (`crate::snapshots`).
+    /// Spec §5.13, scenario 147: the deletion-policy patch (`crate::csi::snapshots`).
     #[test]
     fn scenario_147_deletion_policy_patch() {
         let cluster = Arc::new(Cluster::new());
@@ -339,7 +343,7 @@ mod tests {
             with_policy("delete", Some("Delete")),
             with_policy("unset", None),
         ]);
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         for name in ["retain", "delete", "unset"] {
             let patched = set_deletion_policy(&host, name, "Delete").unwrap();
             assert_eq!(patched["spec"]["deletionPolicy"], "Delete", "{name}");

@@ -11,15 +11,15 @@
 
 use serde_json::{Value, json};
 
-use super::{RestoreItemAction, RestoreRequest, restore_output};
+use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::RestoreOutput;
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::keys;
-use crate::kube::{KubeError, message, resources};
-use crate::labels::normalize;
-use crate::snapshots::snapshot_ref;
-use crate::velero::Restore;
+use crate::csi::snapshots::snapshot_ref;
+use crate::model::error::ActionError;
+use crate::model::kube::{KubeError, message, resources};
+use crate::model::labels::normalize;
+use crate::model::velero::Restore;
+use crate::registry::{RestoreItemAction, RestoreRequest, restore_output};
+use csi_common::keys;
 
 /// Deletion policy of the static content, so that deleting the restored snapshot never
 /// deletes the storage snapshot the backup still needs.
@@ -31,7 +31,7 @@ pub struct VolumeSnapshotRestore;
 impl RestoreItemAction for VolumeSnapshotRestore {
     fn execute(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         request: RestoreRequest,
     ) -> Result<RestoreOutput, ActionError> {
         host.log(Level::Info, "Starting VolumeSnapshotRestoreItemAction");
@@ -100,7 +100,7 @@ impl RestoreItemAction for VolumeSnapshotRestore {
                         e,
                     )
                 })?;
-            let content_name = crate::json::name(&created).to_owned();
+            let content_name = crate::model::json::name(&created).to_owned();
             host.log(
                 Level::Info,
                 &format!(
@@ -157,8 +157,8 @@ mod tests {
     use sim_cluster::{Cluster, Fault, Gvr, SimError, Verb};
 
     use super::*;
-    use crate::item::Item;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
+    use crate::model::item::Item;
 
     fn snapshot(annotations: Value) -> Value {
         json!({
@@ -197,7 +197,7 @@ mod tests {
             item_from_backup: Item::parse("itemFromBackup", &text).unwrap(),
             restore,
         };
-        VolumeSnapshotRestore.execute(&SimHost::new(cluster.clone()), request)
+        VolumeSnapshotRestore.execute(&SimImports::new(cluster.clone()), request)
     }
 
     fn contents(cluster: &Cluster) -> Vec<Value> {
@@ -391,7 +391,7 @@ mod tests {
     }
 
     /// Spec §5.13, scenario 146: annotation and label merge into nil, empty, disjoint and
-    /// overlapping maps, through the `Item` edits the actions use (`crate::item`).
+    /// overlapping maps, through the `Item` edits the actions use (`crate::model::item`).
     #[test]
     fn scenario_146_merge_helpers() {
         let supplied = [("k1", "v1"), ("k2", "v2")];
@@ -423,7 +423,7 @@ mod tests {
 
     #[test]
     fn progress_cancel_and_readiness() {
-        let host = SimHost::new(Arc::default());
+        let host = SimImports::new(Arc::default());
         let restore = restore(json!({}));
         assert!(VolumeSnapshotRestore.progress(&host, "", &restore).is_err());
         assert!(

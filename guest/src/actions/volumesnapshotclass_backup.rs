@@ -3,14 +3,14 @@
 //! Backs up a VolumeSnapshotClass together with the snapshot-lister Secret its annotations
 //! name. Makes no API call and starts no operation.
 
-use super::BackupItemAction;
-use super::secrets::referenced_secret;
+use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::BackupOutput;
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::item::Item;
-use crate::keys;
-use crate::velero::Backup;
+use crate::csi::secrets::referenced_secret;
+use crate::model::error::ActionError;
+use crate::model::item::Item;
+use crate::model::velero::Backup;
+use crate::registry::BackupItemAction;
+use csi_common::keys;
 
 /// The VolumeSnapshotClass backup action.
 pub struct VolumeSnapshotClassBackup;
@@ -18,7 +18,7 @@ pub struct VolumeSnapshotClassBackup;
 impl BackupItemAction for VolumeSnapshotClassBackup {
     fn execute(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         mut item: Item,
         _backup: &Backup,
     ) -> Result<BackupOutput, ActionError> {
@@ -54,7 +54,7 @@ impl BackupItemAction for VolumeSnapshotClassBackup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
     use serde_json::{Value, json};
     use std::sync::Arc;
 
@@ -62,7 +62,7 @@ mod tests {
         let item = Item::parse("item", &class.to_string()).unwrap();
         let backup = Backup::parse(r#"{"metadata":{"name":"b1"}}"#).unwrap();
         VolumeSnapshotClassBackup
-            .execute(&SimHost::new(Arc::default()), item, &backup)
+            .execute(&SimImports::new(Arc::default()), item, &backup)
             .unwrap()
     }
 
@@ -125,7 +125,7 @@ mod tests {
     /// Spec §5.6, scenario 67.
     #[test]
     fn progress_and_cancel() {
-        let host = SimHost::new(Arc::default());
+        let host = SimImports::new(Arc::default());
         let backup = Backup::parse("{}").unwrap();
         let action = VolumeSnapshotClassBackup;
         assert!(matches!(
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn logs_like_the_go_plugin() {
-        let host = SimHost::new(Arc::default());
+        let host = SimImports::new(Arc::default());
         let item = Item::parse("item", &class(Value::Null).to_string()).unwrap();
         VolumeSnapshotClassBackup
             .execute(&host, item, &Backup::parse("{}").unwrap())

@@ -3,12 +3,12 @@
 //! Restores a VolumeSnapshotClass unchanged, bringing back first the snapshot-lister Secret
 //! its annotations name. Skipped when the Restore explicitly disables PV restore.
 
-use super::secrets::referenced_secret;
-use super::{RestoreItemAction, RestoreRequest, restore_output};
+use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::RestoreOutput;
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::keys;
+use crate::csi::secrets::referenced_secret;
+use crate::model::error::ActionError;
+use crate::registry::{RestoreItemAction, RestoreRequest, restore_output};
+use csi_common::keys;
 
 /// The VolumeSnapshotClass restore action.
 pub struct VolumeSnapshotClassRestore;
@@ -16,7 +16,7 @@ pub struct VolumeSnapshotClassRestore;
 impl RestoreItemAction for VolumeSnapshotClassRestore {
     fn execute(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         request: RestoreRequest,
     ) -> Result<RestoreOutput, ActionError> {
         host.log(Level::Info, "Starting VolumeSnapshotClassRestoreItemAction");
@@ -55,9 +55,9 @@ impl RestoreItemAction for VolumeSnapshotClassRestore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::item::Item;
-    use crate::sim_host::SimHost;
-    use crate::velero::Restore;
+    use crate::adapter::sim::SimImports;
+    use crate::model::item::Item;
+    use crate::model::velero::Restore;
     use serde_json::{Value, json};
     use std::sync::Arc;
 
@@ -90,7 +90,7 @@ mod tests {
     fn skips_when_pv_restore_is_disabled() {
         let (_, req) = request(secret_annotations(), json!({"spec": {"restorePVs": false}}));
         let out = VolumeSnapshotClassRestore
-            .execute(&SimHost::new(Arc::default()), req)
+            .execute(&SimImports::new(Arc::default()), req)
             .unwrap();
         assert!(out.skip_restore);
         assert!(out.additional_items.is_empty());
@@ -105,7 +105,7 @@ mod tests {
                 json!({"spec": {"restorePVs": restore_pvs}}),
             );
             let out = VolumeSnapshotClassRestore
-                .execute(&SimHost::new(Arc::default()), req)
+                .execute(&SimImports::new(Arc::default()), req)
                 .unwrap();
             assert!(!out.skip_restore);
             assert_eq!(out.item, input);
@@ -124,7 +124,7 @@ mod tests {
     fn no_secret_no_additional_items() {
         let (input, req) = request(json!({}), json!({"spec": {}}));
         let out = VolumeSnapshotClassRestore
-            .execute(&SimHost::new(Arc::default()), req)
+            .execute(&SimImports::new(Arc::default()), req)
             .unwrap();
         assert!(out.additional_items.is_empty());
         assert_eq!(out.item, input);
@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn progress_cancel_and_readiness() {
-        let host = SimHost::new(Arc::default());
+        let host = SimImports::new(Arc::default());
         let restore = Restore::parse("{}").unwrap();
         let action = VolumeSnapshotClassRestore;
         assert!(action.progress(&host, "", &restore).is_err());

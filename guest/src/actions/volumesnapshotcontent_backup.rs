@@ -7,20 +7,20 @@
 
 use serde_json::Value;
 
-use super::secrets::referenced_secret;
-use super::{BackupItemAction, identifier};
+use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::{BackupOutput, OperationProgress};
-use crate::datamover::no_progress;
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::item::Item;
-use crate::json::{bool_at, str_at};
-use crate::keys;
-use crate::kube::message;
-use crate::labels::normalize;
-use crate::snapshots::content_ref;
-use crate::time::{format_rfc3339, parse_rfc3339};
-use crate::velero::Backup;
+use crate::csi::datamover::no_progress;
+use crate::csi::secrets::referenced_secret;
+use crate::csi::snapshots::content_ref;
+use crate::model::error::ActionError;
+use crate::model::item::Item;
+use crate::model::json::{bool_at, str_at};
+use crate::model::kube::message;
+use crate::model::labels::normalize;
+use crate::model::time::{format_rfc3339, parse_rfc3339};
+use crate::model::velero::Backup;
+use crate::registry::{BackupItemAction, identifier};
+use csi_common::keys;
 
 /// The VolumeSnapshotContent backup action.
 pub struct VolumeSnapshotContentBackup;
@@ -28,7 +28,7 @@ pub struct VolumeSnapshotContentBackup;
 impl BackupItemAction for VolumeSnapshotContentBackup {
     fn execute(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         mut item: Item,
         backup: &Backup,
     ) -> Result<BackupOutput, ActionError> {
@@ -104,7 +104,7 @@ impl BackupItemAction for VolumeSnapshotContentBackup {
     /// the content is `readyToUse`, and failed as soon as it reports an error (v0.7.1).
     fn progress(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         operation_id: &str,
         _backup: &Backup,
     ) -> Result<OperationProgress, ActionError> {
@@ -185,7 +185,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::sim_host::{FROZEN_NOW, SimHost};
+    use crate::adapter::sim::{FROZEN_NOW, SimImports};
     use sim_cluster::Cluster;
 
     fn backup(phase: &str) -> Backup {
@@ -210,12 +210,12 @@ mod tests {
         })
     }
 
-    fn host() -> (Arc<Cluster>, SimHost) {
+    fn host() -> (Arc<Cluster>, SimImports) {
         let cluster = Arc::new(Cluster::new());
-        (cluster.clone(), SimHost::new(cluster))
+        (cluster.clone(), SimImports::new(cluster))
     }
 
-    fn execute(host: &SimHost, content: &Value, phase: &str) -> BackupOutput {
+    fn execute(host: &SimImports, content: &Value, phase: &str) -> BackupOutput {
         let item = Item::parse("item", &content.to_string()).unwrap();
         VolumeSnapshotContentBackup
             .execute(host, item, &backup(phase))

@@ -11,20 +11,20 @@
 //!
 //! API calls: PATCH and DELETE volumesnapshotcontents (cluster).
 
-use super::DeleteItemAction;
-use super::volumesnapshot_delete::has_backup_label;
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::item::Item;
-use crate::kube::{KubeError, message};
-use crate::snapshots::{content_ref, set_deletion_policy};
-use crate::velero::Backup;
+use crate::actions::volumesnapshot_delete::has_backup_label;
+use crate::adapter::imports::{Imports, Level};
+use crate::csi::snapshots::{content_ref, set_deletion_policy};
+use crate::model::error::ActionError;
+use crate::model::item::Item;
+use crate::model::kube::{KubeError, message};
+use crate::model::velero::Backup;
+use crate::registry::DeleteItemAction;
 
 /// The VolumeSnapshotContent delete action.
 pub struct VolumeSnapshotContentDelete;
 
 impl DeleteItemAction for VolumeSnapshotContentDelete {
-    fn execute(&self, host: &dyn Host, item: Item, backup: &Backup) -> Result<(), ActionError> {
+    fn execute(&self, host: &dyn Imports, item: Item, backup: &Backup) -> Result<(), ActionError> {
         host.log(
             Level::Info,
             "Starting VolumeSnapshotContentDeleteItemAction",
@@ -104,8 +104,8 @@ mod tests {
     use sim_cluster::{Cluster, Fault, Gvr, SimError, Verb};
 
     use super::*;
-    use crate::kube::Kube;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
+    use crate::model::kube::Kube;
 
     fn content(labels: Value, status: Value) -> Value {
         json!({
@@ -135,8 +135,8 @@ mod tests {
         cluster: &Arc<Cluster>,
         item: &Value,
         backup_name: &str,
-    ) -> (SimHost, Result<(), ActionError>) {
-        let host = SimHost::new(cluster.clone());
+    ) -> (SimImports, Result<(), ActionError>) {
+        let host = SimImports::new(cluster.clone());
         let item = Item::parse("item", &item.to_string()).unwrap();
         let result = VolumeSnapshotContentDelete.execute(&host, item, &backup(backup_name));
         (host, result)
@@ -274,21 +274,21 @@ mod tests {
         // A snapshot cut by the simulated driver, then re-created statically with Retain.
         cluster.seed([json!({"kind": "PersistentVolumeClaim", "metadata": {"namespace": "app", "name": "data"},
             "spec": {"resources": {"requests": {"storage": "1Gi"}}}})]);
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         host.create(
-            &crate::kube::resources::volume_snapshots(),
+            &crate::model::kube::resources::volume_snapshots(),
             Some("app"),
             &json!({"metadata": {"name": "vs"}, "spec": {"source": {"persistentVolumeClaimName": "data"}}}),
         )
         .unwrap();
-        let bound = crate::snapshots::wait_for_handle(
+        let bound = crate::csi::snapshots::wait_for_handle(
             &host,
             "app",
             "vs",
             std::time::Duration::from_secs(60),
         )
         .unwrap();
-        let name = crate::json::name(&bound).to_owned();
+        let name = crate::model::json::name(&bound).to_owned();
         host.merge_patch(&content_ref(&name), &json!({"metadata": {"labels": {"velero.io/backup-name": "b1"}}, "spec": {"deletionPolicy": "Retain"}}))
             .unwrap();
         let item = host.get(&content_ref(&name)).unwrap();

@@ -10,12 +10,12 @@
 //! writes, so it asks Velero for a Secret with an empty name. This action reads the name
 //! and namespace from the same `csi.storage.k8s.io/snapshotter-secret-*` keys it tests.
 
-use super::secrets::referenced_secret;
-use super::{RestoreItemAction, RestoreRequest, restore_output};
+use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::RestoreOutput;
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::keys;
+use crate::csi::secrets::referenced_secret;
+use crate::model::error::ActionError;
+use crate::registry::{RestoreItemAction, RestoreRequest, restore_output};
+use csi_common::keys;
 
 /// The VolumeSnapshotContent restore action.
 pub struct VolumeSnapshotContentRestore;
@@ -23,7 +23,7 @@ pub struct VolumeSnapshotContentRestore;
 impl RestoreItemAction for VolumeSnapshotContentRestore {
     fn execute(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         request: RestoreRequest,
     ) -> Result<RestoreOutput, ActionError> {
         host.log(
@@ -67,14 +67,14 @@ impl RestoreItemAction for VolumeSnapshotContentRestore {
 
 #[cfg(test)]
 mod tests {
-    use crate::velero::Restore;
+    use crate::model::velero::Restore;
     use std::sync::Arc;
 
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::item::Item;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
+    use crate::model::item::Item;
 
     fn content(annotations: Value) -> String {
         json!({
@@ -89,8 +89,8 @@ mod tests {
         .to_string()
     }
 
-    fn execute(item: &str, restore: Value) -> (SimHost, RestoreOutput) {
-        let host = SimHost::new(Arc::default());
+    fn execute(item: &str, restore: Value) -> (SimImports, RestoreOutput) {
+        let host = SimImports::new(Arc::default());
         let request = RestoreRequest {
             item: Item::parse("item", item).unwrap(),
             item_from_backup: Item::parse("itemFromBackup", item).unwrap(),
@@ -160,7 +160,7 @@ mod tests {
 
     /// Spec §5.13, scenario 145: a Secret is referenced only when both keys are present,
     /// for the content's snapshotter pair, the class's lister pair and the legacy pair on a
-    /// VolumeSnapshot (`super::secrets::referenced_secret`).
+    /// VolumeSnapshot (`crate::csi::secrets::referenced_secret`).
     #[test]
     fn scenario_145_secret_predicates() {
         let pairs = [
@@ -221,7 +221,7 @@ mod tests {
 
     #[test]
     fn progress_cancel_and_readiness() {
-        let host = SimHost::new(Arc::default());
+        let host = SimImports::new(Arc::default());
         let restore = Restore::parse("{}").unwrap();
         let action = VolumeSnapshotContentRestore;
         assert!(action.progress(&host, "", &restore).is_err());

@@ -2,15 +2,15 @@
 
 use serde_json::Value;
 
-use crate::error::ActionError;
-use crate::host::Host;
-use crate::json::str_at;
-use crate::kube::{cluster_scoped, resources};
+use crate::adapter::imports::Imports;
+use crate::model::error::ActionError;
+use crate::model::json::str_at;
+use crate::model::kube::{cluster_scoped, resources};
 
 /// The PersistentVolume bound to `claim`. The checks run in v0.7.1's order: a claim without
 /// a volume name fails first, then a claim that is not `Bound` (even when it names a volume),
 /// and only then is the volume read.
-pub fn pv_for_pvc(host: &dyn Host, claim: &Value) -> Result<Value, ActionError> {
+pub fn pv_for_pvc(host: &dyn Imports, claim: &Value) -> Result<Value, ActionError> {
     let namespace = str_at(claim, &["metadata", "namespace"]).unwrap_or_default();
     let name = str_at(claim, &["metadata", "name"]).unwrap_or_default();
     let volume = str_at(claim, &["spec", "volumeName"]).unwrap_or_default();
@@ -42,16 +42,16 @@ mod tests {
     use sim_cluster::{Cluster, Verb};
 
     use super::*;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
 
-    fn host() -> SimHost {
+    fn host() -> SimImports {
         let cluster = Arc::new(Cluster::new());
         cluster.seed([json!({
             "kind": "PersistentVolume",
             "metadata": {"name": "pv-1"},
             "spec": {"csi": {"driver": "hostpath.csi.k8s.io", "volumeHandle": "v1"}}
         })]);
-        SimHost::new(cluster)
+        SimImports::new(cluster)
     }
 
     fn claim(volume: Option<&str>, phase: Option<&str>) -> Value {
@@ -129,7 +129,7 @@ mod tests {
         assert!(matches!(
             error,
             ActionError::Kube {
-                error: crate::kube::KubeError::NotFound(_),
+                error: crate::model::kube::KubeError::NotFound(_),
                 ..
             }
         ));

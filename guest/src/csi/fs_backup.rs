@@ -6,11 +6,11 @@
 
 use serde_json::Value;
 
-use crate::error::ActionError;
-use crate::host::Host;
-use crate::json::{annotation, str_at};
-use crate::keys;
-use crate::kube::{message, resources};
+use crate::adapter::imports::Imports;
+use crate::model::error::ActionError;
+use crate::model::json::{annotation, str_at};
+use crate::model::kube::{message, resources};
+use csi_common::keys;
 
 /// Pod volume sources that file-system backup never takes (their data comes from the API
 /// or from the node).
@@ -45,10 +45,10 @@ fn uses_claim(pod: &Value, claim: &str) -> bool {
 /// The pods of `namespace` that mount the claim `claim` (one LIST of every pod in the
 /// namespace, no selector). A list error is returned as it is.
 pub fn pods_using_pvc(
-    host: &dyn Host,
+    host: &dyn Imports,
     namespace: &str,
     claim: &str,
-) -> Result<Vec<Value>, crate::kube::KubeError> {
+) -> Result<Vec<Value>, crate::model::kube::KubeError> {
     let pods = host.list(&resources::pods(), Some(namespace), None)?;
     Ok(pods
         .into_iter()
@@ -106,7 +106,7 @@ pub fn volumes_by_pod(pod: &Value, default_to_fs_backup: bool) -> Vec<&str> {
 ///
 /// As in v0.7.1, only the first volume of each pod that mounts the claim is checked (§7, L23).
 pub fn is_pvc_default_to_fs_backup(
-    host: &dyn Host,
+    host: &dyn Imports,
     namespace: &str,
     claim: &str,
     default_to_fs_backup: bool,
@@ -135,7 +135,7 @@ mod tests {
     use sim_cluster::{Cluster, Fault, SimError, Verb};
 
     use super::*;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
 
     fn pod(namespace: &str, name: &str, annotations: Value, volumes: Value) -> Value {
         json!({
@@ -152,7 +152,7 @@ mod tests {
 
     /// The upstream fixture: `default/pod1`, `default/pod2` use `csi-pvc1`, `default/pod3`
     /// uses an emptyDir, `awesome-ns/pod1` uses `csi-pvc1`; plus the FS-detection pods.
-    fn host() -> SimHost {
+    fn host() -> SimImports {
         let cluster = Arc::new(Cluster::new());
         cluster.seed([
             pod(
@@ -198,11 +198,11 @@ mod tests {
                 json!([claim_volume("csi-vol1", "csi-pvc1")]),
             ),
         ]);
-        SimHost::new(cluster)
+        SimImports::new(cluster)
     }
 
     fn names(pods: &[Value]) -> Vec<&str> {
-        pods.iter().map(crate::json::name).collect()
+        pods.iter().map(crate::model::json::name).collect()
     }
 
     /// Spec §5.13, scenario 133.
@@ -305,10 +305,10 @@ mod tests {
         assert!(!is_pvc_default_to_fs_backup(&host, "default", "does-not-exist", true).unwrap());
     }
 
-    fn single(annotations: Value, volumes: Value) -> SimHost {
+    fn single(annotations: Value, volumes: Value) -> SimImports {
         let cluster = Arc::new(Cluster::new());
         cluster.seed([pod("app", "web-0", annotations, volumes)]);
-        SimHost::new(cluster)
+        SimImports::new(cluster)
     }
 
     /// Spec §5.13, scenario 139: `default-token` prefix, untrimmed opt-in lists, only the

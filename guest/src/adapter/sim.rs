@@ -1,26 +1,26 @@
-//! A [`Host`] over the simulated cluster, for running the actions natively.
+//! [`Imports`] over the simulated cluster, for running the actions natively (feature `sim`).
 
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use sim_cluster::{Cluster, Gvr, SimError};
+use sim_cluster::{Cluster, Gvr};
 
-use crate::host::{Datetime, Host, Level};
-use crate::kube::{ApiResource, Condition, Kube, KubeError, ObjectRef};
+use crate::adapter::imports::{Datetime, Imports, Level};
+use crate::model::kube::{ApiResource, Condition, Kube, KubeError, ObjectRef};
 
 /// 2024-05-01T09:30:00Z, the spec's frozen clock for operation IDs.
 pub const FROZEN_NOW: i64 = 1_714_555_800;
 
 /// Runs actions against a simulated cluster, recording what they log.
-pub struct SimHost {
+pub struct SimImports {
     cluster: Arc<Cluster>,
     logs: RefCell<Vec<(Level, String)>>,
     now: Datetime,
 }
 
-impl SimHost {
+impl SimImports {
     /// A host over `cluster` whose clock reads [`FROZEN_NOW`] in UTC.
     pub fn new(cluster: Arc<Cluster>) -> Self {
         Self {
@@ -49,22 +49,10 @@ fn gvr(api: &ApiResource) -> Gvr {
     Gvr::new(&api.group, &api.version, &api.resource)
 }
 
-/// The guest's error for a simulation error.
-pub fn kube_error(error: SimError) -> KubeError {
-    match error {
-        SimError::NotFound(m) => KubeError::NotFound(m),
-        SimError::AlreadyExists(m) => KubeError::AlreadyExists(m),
-        SimError::Conflict(m) => KubeError::Conflict(m),
-        SimError::Forbidden(m) => KubeError::Forbidden(m),
-        SimError::Invalid(m) => KubeError::Invalid(m),
-        SimError::Timeout(m) => KubeError::Timeout(m),
-        SimError::Unavailable(m) => KubeError::Unavailable(m),
-        SimError::Other(m) => KubeError::Other(m),
-    }
-}
+sim_cluster::kube_error_from_sim!(fn kube_error -> KubeError);
 
 /// The simulation's form of a wait condition.
-pub fn sim_condition(condition: &Condition) -> Result<sim_cluster::Condition, KubeError> {
+fn sim_condition(condition: &Condition) -> Result<sim_cluster::Condition, KubeError> {
     Ok(match condition {
         Condition::FieldPresent(pointer) => sim_cluster::Condition::FieldPresent(pointer.clone()),
         Condition::FieldEquals(field) => {
@@ -76,7 +64,7 @@ pub fn sim_condition(condition: &Condition) -> Result<sim_cluster::Condition, Ku
     })
 }
 
-impl Kube for SimHost {
+impl Kube for SimImports {
     fn get(&self, target: &ObjectRef) -> Result<Value, KubeError> {
         self.cluster
             .get(&gvr(&target.api), target.namespace.as_deref(), &target.name)
@@ -141,7 +129,7 @@ impl Kube for SimHost {
     }
 }
 
-impl Host for SimHost {
+impl Imports for SimImports {
     fn log(&self, level: Level, message: &str) {
         self.logs.borrow_mut().push((level, message.to_owned()));
     }

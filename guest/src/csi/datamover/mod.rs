@@ -7,8 +7,8 @@ pub mod upload;
 use serde_json::Value;
 
 use crate::bindings::exports::velero::csi::actions::OperationProgress;
-use crate::json::{i64_at, str_at};
-use crate::time::parse_rfc3339;
+use crate::model::json::{i64_at, str_at};
+use crate::model::time::parse_rfc3339;
 
 /// Progress that reports nothing yet.
 pub fn no_progress() -> OperationProgress {

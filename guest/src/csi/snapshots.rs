@@ -5,28 +5,28 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::error::ActionError;
-use crate::host::{Datetime, Host, Level};
-use crate::json::str_at;
-use crate::kube::{Condition, KubeError, cluster_scoped, message, namespaced, resources};
+use crate::adapter::imports::{Datetime, Imports, Level};
+use crate::model::error::ActionError;
+use crate::model::json::str_at;
+use crate::model::kube::{Condition, KubeError, cluster_scoped, message, namespaced, resources};
 
 /// The generic wait timeout message (Go's `wait.ErrWaitTimeout`).
 pub const WAIT_TIMEOUT: &str = "timed out waiting for the condition";
 
 /// A VolumeSnapshotContent by name.
-pub fn content_ref(name: &str) -> crate::kube::ObjectRef {
+pub fn content_ref(name: &str) -> crate::model::kube::ObjectRef {
     cluster_scoped(resources::volume_snapshot_contents(), name)
 }
 
 /// A VolumeSnapshot by namespace and name.
-pub fn snapshot_ref(namespace: &str, name: &str) -> crate::kube::ObjectRef {
+pub fn snapshot_ref(namespace: &str, name: &str) -> crate::model::kube::ObjectRef {
     namespaced(resources::volume_snapshots(), namespace, name)
 }
 
 /// The content bound to `snapshot` as it is known, without waiting (spec §3.6,
 /// non-waiting mode): none when the snapshot has no bound content name; the content even
 /// when it has no status or handle yet.
-pub fn bound_content(host: &dyn Host, snapshot: &Value) -> Result<Option<Value>, ActionError> {
+pub fn bound_content(host: &dyn Imports, snapshot: &Value) -> Result<Option<Value>, ActionError> {
     let Some(name) =
         str_at(snapshot, &["status", "boundVolumeSnapshotContentName"]).filter(|n| !n.is_empty())
     else {
@@ -41,7 +41,7 @@ pub fn bound_content(host: &dyn Host, snapshot: &Value) -> Result<Option<Value>,
 /// a storage snapshot handle, and returns that content (spec §3.6, waiting mode). A missing
 /// snapshot or content ends the wait at once. Only the handle is awaited, not readiness.
 pub fn wait_for_handle(
-    host: &dyn Host,
+    host: &dyn Imports,
     namespace: &str,
     name: &str,
     timeout: Duration,
@@ -109,7 +109,7 @@ fn elapsed(from: &Datetime, to: &Datetime) -> Duration {
 
 /// Sets a content's `spec.deletionPolicy` by merge patch.
 pub fn set_deletion_policy(
-    host: &dyn Host,
+    host: &dyn Imports,
     content: &str,
     policy: &str,
 ) -> Result<Value, KubeError> {
@@ -121,7 +121,7 @@ pub fn set_deletion_policy(
 
 /// Deletes a snapshot together with its storage snapshot (spec §3.7.1): the bound content
 /// is switched to `Delete` first. Every failure is only logged: this runs on error paths.
-pub fn delete_with_snapshot(host: &dyn Host, namespace: &str, name: &str) {
+pub fn delete_with_snapshot(host: &dyn Imports, namespace: &str, name: &str) {
     let Ok(snapshot) = host.get(&snapshot_ref(namespace, name)) else {
         return;
     };
@@ -142,7 +142,7 @@ pub fn delete_with_snapshot(host: &dyn Host, namespace: &str, name: &str) {
 
 /// Deletes a snapshot by name only, leaving its content's deletion policy as it is (spec
 /// §3.7.2). A failure is only logged.
-pub fn delete_snapshot_only(host: &dyn Host, namespace: &str, name: &str) {
+pub fn delete_snapshot_only(host: &dyn Imports, namespace: &str, name: &str) {
     host.log(
         Level::Info,
         &format!("Deleting Volumesnapshot {namespace}/{name}"),
@@ -163,8 +163,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::kube::Kube;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
+    use crate::model::kube::Kube;
     use sim_cluster::{Cluster, SnapshotPlan};
 
     fn cluster() -> Arc<Cluster> {
@@ -178,7 +178,7 @@ mod tests {
         cluster
     }
 
-    fn create_snapshot(host: &SimHost) -> String {
+    fn create_snapshot(host: &SimImports) -> String {
         let vs = host
             .create(
                 &resources::volume_snapshots(),
@@ -186,13 +186,13 @@ mod tests {
                 &json!({"metadata": {"generateName": "velero-data-"}, "spec": {"source": {"persistentVolumeClaimName": "data"}, "volumeSnapshotClassName": "snap-default"}}),
             )
             .unwrap();
-        crate::json::name(&vs).to_owned()
+        crate::model::json::name(&vs).to_owned()
     }
 
     /// Spec §5.13, scenario 140.
     #[test]
     fn waits_for_the_handle() {
-        let host = SimHost::new(cluster());
+        let host = SimImports::new(cluster());
         let name = create_snapshot(&host);
         let content = wait_for_handle(&host, "app", &name, Duration::from_secs(600)).unwrap();
         assert!(str_at(&content, &["status", "snapshotHandle"]).is_some());
@@ -201,7 +201,7 @@ mod tests {
     /// Spec §5.13, scenario 141.
     #[test]
     fn a_missing_snapshot_or_content_ends_the_wait() {
-        let host = SimHost::new(cluster());
+        let host = SimImports::new(cluster());
         let error = wait_for_handle(&host, "app", "nope", Duration::from_secs(600)).unwrap_err();
         assert!(
             error
@@ -227,7 +227,7 @@ mod tests {
             never_bind: true,
             ..SnapshotPlan::default()
         });
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         let name = create_snapshot(&host);
         let error = wait_for_handle(&host, "app", &name, Duration::from_secs(12)).unwrap_err();
         assert_eq!(error.to_string(), WAIT_TIMEOUT);
@@ -247,7 +247,7 @@ mod tests {
     /// Spec §5.13, scenarios 142 to 144.
     #[test]
     fn bound_content_without_waiting() {
-        let host = SimHost::new(cluster());
+        let host = SimImports::new(cluster());
         assert!(bound_content(&host, &json!({})).unwrap().is_none());
         assert!(
             bound_content(&host, &json!({"status": {}}))
@@ -278,7 +278,7 @@ mod tests {
     #[test]
     fn delete_with_snapshot_switches_the_policy_first() {
         let cluster = cluster();
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         let name = create_snapshot(&host);
         wait_for_handle(&host, "app", &name, Duration::from_secs(600)).unwrap();
         delete_with_snapshot(&host, "app", &name);

@@ -7,12 +7,12 @@
 
 use serde_json::Value;
 
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::json::{annotation, name, str_at};
-use crate::keys;
-use crate::kube::resources;
-use crate::velero::Backup;
+use crate::adapter::imports::{Imports, Level};
+use crate::model::error::ActionError;
+use crate::model::json::{annotation, name, str_at};
+use crate::model::kube::resources;
+use crate::model::velero::Backup;
+use csi_common::keys;
 
 /// Go's `strings.EqualFold` for the names and drivers it compares (simple case folding).
 fn equal_fold(a: &str, b: &str) -> bool {
@@ -78,7 +78,7 @@ pub fn default_for_provisioner<'a>(
 /// The VolumeSnapshotClass to snapshot `claim` with, for volumes of `provisioner` (the
 /// StorageClass provisioner). Lists every class once.
 pub fn volume_snapshot_class(
-    host: &dyn Host,
+    host: &dyn Imports,
     provisioner: &str,
     backup: &Backup,
     claim: &Value,
@@ -136,7 +136,7 @@ mod tests {
     use sim_cluster::{Cluster, Fault, SimError, Verb};
 
     use super::*;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
 
     fn class(name: &str, driver: &str, label: Option<&str>) -> Value {
         let mut class = json!({
@@ -152,15 +152,15 @@ mod tests {
         class
     }
 
-    fn host_with(classes: Vec<Value>) -> SimHost {
+    fn host_with(classes: Vec<Value>) -> SimImports {
         let cluster = Arc::new(Cluster::new());
         cluster.seed(classes);
-        SimHost::new(cluster)
+        SimImports::new(cluster)
     }
 
     /// The upstream fixture of §5.13 (the simulation lists in name order, which is also the
     /// order the scenarios assume: `bar` before `bar2`).
-    fn upstream() -> SimHost {
+    fn upstream() -> SimImports {
         host_with(vec![
             class("hostpath", "hostpath.csi.k8s.io", Some("foo")),
             class("foo", "foo.csi.k8s.io", Some("true")),
@@ -198,7 +198,7 @@ mod tests {
     }
 
     fn select(
-        host: &SimHost,
+        host: &SimImports,
         driver: &str,
         pvc: &Value,
         backup: &Backup,

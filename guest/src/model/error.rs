@@ -1,19 +1,20 @@
 //! The errors an action can return, and their form at the component boundary.
 
 use crate::bindings::exports::velero::csi::actions as wit;
-use crate::kube::{self, KubeError};
+use crate::model::kube::{self, KubeError};
 
 /// Why an action call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
-    /// No action of the called kind is registered under this name.
-    #[error("{kind} plugin: {name} was not found or has an invalid name format")]
-    UnknownAction { kind: &'static str, name: String },
-    /// The name is registered, but under another kind.
-    #[error("{name} is not a {expected}")]
-    WrongKind {
+    /// No action of the kind the call needs is registered under this name. The host routes
+    /// every call by name and kind first (and words Velero's refusal); this is the guest's
+    /// defence.
+    #[error("this component has no {kind} named {name}")]
+    Unroutable {
+        /// The name the call was made with.
         name: String,
-        expected: &'static str,
+        /// The kind of action the call needs, in prose (`backup item action (v2)`).
+        kind: &'static str,
     },
     /// Malformed item, Backup or Restore JSON.
     #[error("{0}")]
@@ -58,9 +59,7 @@ impl From<ActionError> for wit::ActionError {
     fn from(error: ActionError) -> Self {
         let message = error.to_string();
         match error {
-            ActionError::UnknownAction { .. } | ActionError::WrongKind { .. } => {
-                wit::ActionError::UnknownAction(message)
-            }
+            ActionError::Unroutable { .. } => wit::ActionError::UnknownAction(message),
             ActionError::InvalidInput(_) => wit::ActionError::InvalidInput(message),
             ActionError::InvalidOperationId(_) => wit::ActionError::InvalidOperationId(message),
             ActionError::Kube { context, error } => {

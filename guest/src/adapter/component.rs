@@ -1,25 +1,25 @@
-//! The component's exports and imports: each export goes through [`crate::dispatch`] with
-//! the imports as its [`Host`].
+//! The component's exports and imports: each export goes through [`crate::adapter::dispatch`]
+//! with the WIT imports as its [`Imports`].
 
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::actions;
+use crate::adapter::dispatch;
+use crate::adapter::imports::{Datetime, Imports, Level};
 use crate::bindings::exports::velero::csi::actions as wit;
 use crate::bindings::velero::csi::types::ResourceIdentifier;
-use crate::bindings::velero::csi::{clock, kube as imports, log};
-use crate::dispatch;
-use crate::host::{Datetime, Host, Level};
-use crate::kube::{ApiResource, Condition, Kube, KubeError, ObjectRef};
+use crate::bindings::velero::csi::{clock, kube as wit_kube, log};
+use crate::model::kube::{ApiResource, Condition, Kube, KubeError, ObjectRef};
+use crate::registry;
 
 /// The exported implementation of `velero:csi/actions`.
 pub struct Component;
 
-/// The [`Host`] backed by the component's imports.
-struct Imports;
+/// The [`Imports`] backed by the component's imports.
+struct WitImports;
 
-impl Host for Imports {
+impl Imports for WitImports {
     fn log(&self, level: Level, message: &str) {
         log::log(level, message, &[]);
     }
@@ -35,9 +35,9 @@ fn object(json: String) -> Result<Value, KubeError> {
         .map_err(|e| KubeError::Invalid(format!("the host returned malformed JSON: {e}")))
 }
 
-impl Kube for Imports {
+impl Kube for WitImports {
     fn get(&self, target: &ObjectRef) -> Result<Value, KubeError> {
-        imports::get(target).and_then(object)
+        wit_kube::get(target).and_then(object)
     }
 
     fn list(
@@ -46,7 +46,7 @@ impl Kube for Imports {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<Vec<Value>, KubeError> {
-        imports::list(api, namespace, label_selector)?
+        wit_kube::list(api, namespace, label_selector)?
             .into_iter()
             .map(object)
             .collect()
@@ -58,15 +58,15 @@ impl Kube for Imports {
         namespace: Option<&str>,
         value: &Value,
     ) -> Result<Value, KubeError> {
-        imports::create(api, namespace, &value.to_string()).and_then(object)
+        wit_kube::create(api, namespace, &value.to_string()).and_then(object)
     }
 
     fn merge_patch(&self, target: &ObjectRef, patch: &Value) -> Result<Value, KubeError> {
-        imports::merge_patch(target, &patch.to_string()).and_then(object)
+        wit_kube::merge_patch(target, &patch.to_string()).and_then(object)
     }
 
     fn delete(&self, target: &ObjectRef) -> Result<(), KubeError> {
-        imports::delete(target)
+        wit_kube::delete(target)
     }
 
     fn wait_until(
@@ -76,7 +76,7 @@ impl Kube for Imports {
         timeout: Duration,
     ) -> Result<Option<Value>, KubeError> {
         let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        imports::wait_until(target, condition, millis)?
+        wit_kube::wait_until(target, condition, millis)?
             .map(object)
             .transpose()
     }
@@ -84,11 +84,11 @@ impl Kube for Imports {
 
 impl wit::Guest for Component {
     fn list_actions() -> Vec<wit::ActionInfo> {
-        actions::list()
+        registry::list()
     }
 
     fn applies_to(action: String) -> Result<wit::ResourceSelector, wit::ActionError> {
-        Ok(actions::applies_to(&action)?)
+        Ok(registry::applies_to(&action)?)
     }
 
     fn execute_backup(
@@ -96,14 +96,19 @@ impl wit::Guest for Component {
         item: String,
         backup: String,
     ) -> Result<wit::BackupOutput, wit::ActionError> {
-        Ok(dispatch::execute_backup(&Imports, &action, &item, &backup)?)
+        Ok(dispatch::execute_backup(
+            &WitImports,
+            &action,
+            &item,
+            &backup,
+        )?)
     }
 
     fn execute_restore(
         action: String,
         input: wit::RestoreInput,
     ) -> Result<wit::RestoreOutput, wit::ActionError> {
-        Ok(dispatch::execute_restore(&Imports, &action, &input)?)
+        Ok(dispatch::execute_restore(&WitImports, &action, &input)?)
     }
 
     fn execute_delete(
@@ -111,7 +116,12 @@ impl wit::Guest for Component {
         item: String,
         backup: String,
     ) -> Result<(), wit::ActionError> {
-        Ok(dispatch::execute_delete(&Imports, &action, &item, &backup)?)
+        Ok(dispatch::execute_delete(
+            &WitImports,
+            &action,
+            &item,
+            &backup,
+        )?)
     }
 
     fn progress(
@@ -120,7 +130,7 @@ impl wit::Guest for Component {
         owner: String,
     ) -> Result<wit::OperationProgress, wit::ActionError> {
         Ok(dispatch::progress(
-            &Imports,
+            &WitImports,
             &action,
             &operation_id,
             &owner,
@@ -128,7 +138,12 @@ impl wit::Guest for Component {
     }
 
     fn cancel(action: String, operation_id: String, owner: String) -> Result<(), wit::ActionError> {
-        Ok(dispatch::cancel(&Imports, &action, &operation_id, &owner)?)
+        Ok(dispatch::cancel(
+            &WitImports,
+            &action,
+            &operation_id,
+            &owner,
+        )?)
     }
 
     fn are_additional_items_ready(
@@ -137,7 +152,7 @@ impl wit::Guest for Component {
         restore: String,
     ) -> Result<bool, wit::ActionError> {
         Ok(dispatch::are_additional_items_ready(
-            &Imports,
+            &WitImports,
             &action,
             &additional_items,
             &restore,

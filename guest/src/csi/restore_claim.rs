@@ -7,11 +7,11 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::item::Item;
-use crate::json::annotation;
-use crate::keys;
-use crate::labels::normalize;
-use crate::quantity::parse_nanos;
+use crate::model::item::Item;
+use crate::model::json::annotation;
+use crate::model::labels::normalize;
+use crate::model::quantity::parse_nanos;
+use csi_common::keys;
 
 /// API group of VolumeSnapshots, as written into a claim's data source.
 const SNAPSHOT_GROUP: &str = "snapshot.storage.k8s.io";
@@ -50,7 +50,7 @@ pub fn restore_size_annotation(snapshot: &Value) -> Option<&str> {
 /// Applies the storage sizing rule (spec §3.12.1): the `storage` request becomes
 /// `restore_size` when it is absent or smaller; equal or larger requests and other resource
 /// keys are kept. `restore_size_nanos` is `restore_size` parsed by
-/// [`crate::quantity::parse_nanos`]. Returns whether the request changed.
+/// [`crate::model::quantity::parse_nanos`]. Returns whether the request changed.
 ///
 /// A request that is not a valid quantity cannot come from a live cluster (the API server
 /// validates it); it is treated as absent, so that the restored claim is valid.

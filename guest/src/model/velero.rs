@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::error::ActionError;
-use crate::item::parse_object;
-use crate::json::{annotation, bool_at, i64_at, str_at};
-use crate::time::parse_go_duration;
+use crate::model::error::ActionError;
+use crate::model::item::parse_object;
+use crate::model::json::{annotation, bool_at, i64_at, str_at};
+use crate::model::time::parse_go_duration;
 
 /// The wait budget when a timeout is unset, zero or unparsable.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::ActionError;
+use crate::model::error::ActionError;
 
 /// A Kubernetes object received from Velero.
 #[derive(Debug, Clone)]
@@ -100,7 +100,7 @@ impl Item {
         let labels = child_object(metadata, "labels");
         labels.insert(
             key.to_owned(),
-            Value::String(crate::labels::normalize(value)),
+            Value::String(crate::model::labels::normalize(value)),
         );
     }
 

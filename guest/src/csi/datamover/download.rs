@@ -8,13 +8,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::error::ActionError;
-use crate::host::Host;
-use crate::json::{bool_at, str_at};
-use crate::keys;
-use crate::kube::{message, namespaced, resources};
-use crate::labels::normalize;
-use crate::velero::{Backup, Restore};
+use crate::adapter::imports::Imports;
+use crate::model::error::ActionError;
+use crate::model::json::{bool_at, str_at};
+use crate::model::kube::{message, namespaced, resources};
+use crate::model::labels::normalize;
+use crate::model::velero::{Backup, Restore};
+use csi_common::keys;
 
 /// `velero.io/resource-usage` value of a DataUploadResult ConfigMap.
 const RESOURCE_USAGE_DATA_UPLOAD: &str = "DataUpload";
@@ -49,7 +49,7 @@ pub fn result_selector(namespace: &str, pvc: &str, restore_uid: &str) -> String 
 /// Reads the DataUploadResult of the claim `namespace/pvc` (its **original** namespace and
 /// name) from the ConfigMap in the Restore's namespace (spec §3.11.4).
 pub fn data_upload_result(
-    host: &dyn Host,
+    host: &dyn Imports,
     restore: &Restore,
     namespace: &str,
     pvc: &str,
@@ -180,7 +180,7 @@ pub fn data_download(
 
 /// Creates `data_download` in `namespace`; returns it with its generated name.
 pub fn create_data_download(
-    host: &dyn Host,
+    host: &dyn Imports,
     namespace: &str,
     data_download: &Value,
 ) -> Result<Value, ActionError> {
@@ -190,7 +190,7 @@ pub fn create_data_download(
 
 /// The DataDownload of an operation, by its `velero.io/async-operation-id` label (spec
 /// §3.11.6). Like v0.7.1 this lists in all namespaces: the Restore's namespace is not used.
-pub fn find_data_download(host: &dyn Host, operation_id: &str) -> Result<Value, ActionError> {
+pub fn find_data_download(host: &dyn Imports, operation_id: &str) -> Result<Value, ActionError> {
     let selector = format!("{}={operation_id}", keys::ASYNC_OPERATION_ID);
     let mut found = host
         .list(&resources::data_downloads(), None, Some(&selector))
@@ -207,9 +207,9 @@ pub fn find_data_download(host: &dyn Host, operation_id: &str) -> Result<Value, 
 /// Asks the data mover to stop a DataDownload: a merge patch of `spec.cancel: true` (spec
 /// §3.11.6). A patch error is returned with the API server's message alone, as v0.7.1
 /// returns it unwrapped.
-pub fn cancel_data_download(host: &dyn Host, data_download: &Value) -> Result<(), ActionError> {
+pub fn cancel_data_download(host: &dyn Imports, data_download: &Value) -> Result<(), ActionError> {
     let namespace = str_at(data_download, &["metadata", "namespace"]).unwrap_or_default();
-    let name = crate::json::name(data_download);
+    let name = crate::model::json::name(data_download);
     host.merge_patch(
         &namespaced(resources::data_downloads(), namespace, name),
         &json!({"spec": {"cancel": true}}),
@@ -225,8 +225,8 @@ mod tests {
     use sim_cluster::{Cluster, Fault, SimError, Verb};
 
     use super::*;
-    use crate::kube::Kube;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
+    use crate::model::kube::Kube;
 
     const UID: &str = "rrrrrrrr-0000-0000-0000-000000000001";
 
@@ -244,8 +244,8 @@ mod tests {
         json!({"velero.io/pvc-namespace-name": "app.data", "velero.io/restore-uid": UID, "velero.io/resource-usage": "DataUpload"})
     }
 
-    fn host() -> SimHost {
-        SimHost::new(Arc::new(Cluster::new()))
+    fn host() -> SimImports {
+        SimImports::new(Arc::new(Cluster::new()))
     }
 
     /// Spec §3.11.4: the selector's keys in v0.7.1's order, values normalised.
@@ -463,7 +463,7 @@ mod tests {
             dd("velero", "r1-bcdfg", "dd-2"),
         ]);
         let found = find_data_download(&host, "dd-1").unwrap();
-        assert_eq!(crate::json::name(&found), "r1-abcde");
+        assert_eq!(crate::model::json::name(&found), "r1-abcde");
         cancel_data_download(&host, &found).unwrap();
         let patched = host
             .get(&namespaced(

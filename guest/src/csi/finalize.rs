@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::host::{Host, Level};
-use crate::json::{self, str_at};
-use crate::kube::{Condition, KubeError, message, resources};
-use crate::snapshots::{WAIT_TIMEOUT, content_ref, set_deletion_policy, snapshot_ref};
-use crate::time::parse_go_duration;
-use crate::velero::Backup;
+use crate::adapter::imports::{Imports, Level};
+use crate::csi::snapshots::{WAIT_TIMEOUT, content_ref, set_deletion_policy, snapshot_ref};
+use crate::model::json::{self, str_at};
+use crate::model::kube::{Condition, KubeError, message, resources};
+use crate::model::time::parse_go_duration;
+use crate::model::velero::Backup;
 
 /// The Backup annotation holding the deletion wait budget (read through
 /// [`Backup::resource_timeout`]; named here only to report an unparsable value).
@@ -43,7 +43,7 @@ const SERVER_OWNED_METADATA: [&str; 8] = [
 /// Without a content (v0.7.1 crashes here, spec §2.2 step 6 [defect]) only the
 /// VolumeSnapshot is deleted, as Velero core v1.14 does.
 pub fn remove_snapshot(
-    host: &dyn Host,
+    host: &dyn Imports,
     snapshot: &Value,
     content: Option<&Value>,
     backup: &Backup,
@@ -129,7 +129,7 @@ pub fn remove_snapshot(
 /// Deletes `content` (the `Retain` content as returned by the policy patch), waits until
 /// it is gone, and creates it again from [`static_content`] (spec §3.8 step 4). The error
 /// texts are v0.7.1's.
-fn recreate_content(host: &dyn Host, content: &Value, backup: &Backup) -> Result<(), String> {
+fn recreate_content(host: &dyn Imports, content: &Value, backup: &Backup) -> Result<(), String> {
     let timeout = deletion_timeout(host, backup);
     let name = json::name(content);
     host.delete(&content_ref(name)).map_err(|e| {
@@ -170,7 +170,7 @@ fn recreate_content(host: &dyn Host, content: &Value, backup: &Backup) -> Result
 
 /// The wait budget for the content's deletion: the Backup's `velero.io/resource-timeout`,
 /// 10 minutes when missing or unparsable (with v0.7.1's warning).
-fn deletion_timeout(host: &dyn Host, backup: &Backup) -> Duration {
+fn deletion_timeout(host: &dyn Imports, backup: &Backup) -> Duration {
     let raw = backup.annotation(RESOURCE_TIMEOUT).unwrap_or_default();
     if parse_go_duration(raw).is_none() {
         host.log(
@@ -272,8 +272,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::kube::{ApiResource, Kube, ObjectRef};
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
+    use crate::model::kube::{ApiResource, Kube, ObjectRef};
     use sim_cluster::{Cluster, Fault, Gvr, SimError, Verb};
 
     fn contents() -> Gvr {
@@ -313,10 +313,10 @@ mod tests {
         })
     }
 
-    fn seeded(snapshot: &Value, content: &Value) -> (Arc<Cluster>, SimHost) {
+    fn seeded(snapshot: &Value, content: &Value) -> (Arc<Cluster>, SimImports) {
         let cluster = Arc::new(Cluster::new());
         cluster.seed([snapshot.clone(), content.clone()]);
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         (cluster, host)
     }
 
@@ -561,7 +561,7 @@ mod tests {
 
     /// A host that records the budget of every wait, over the simulated cluster.
     struct RecordingHost {
-        inner: SimHost,
+        inner: SimImports,
         waits: RefCell<Vec<Duration>>,
     }
 
@@ -603,11 +603,11 @@ mod tests {
         }
     }
 
-    impl Host for RecordingHost {
+    impl Imports for RecordingHost {
         fn log(&self, level: Level, message: &str) {
             self.inner.log(level, message);
         }
-        fn now(&self) -> crate::host::Datetime {
+        fn now(&self) -> crate::adapter::imports::Datetime {
             self.inner.now()
         }
     }

@@ -1,7 +1,7 @@
 //! Secrets referenced by annotations on snapshot objects (spec §3.10).
 
 use crate::bindings::velero::csi::types::ResourceIdentifier;
-use crate::item::Item;
+use crate::model::item::Item;
 
 /// The Secret named by a pair of annotations, when **both** are present (empty values
 /// count as present).
@@ -12,5 +12,5 @@ pub fn referenced_secret(
 ) -> Option<ResourceIdentifier> {
     let name = item.annotation(name_key)?;
     let namespace = item.annotation(namespace_key)?;
-    Some(super::identifier("", "secrets", namespace, name))
+    Some(crate::registry::identifier("", "secrets", namespace, name))
 }

@@ -2,13 +2,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::error::ActionError;
-use crate::host::Host;
-use crate::json::str_at;
-use crate::keys;
-use crate::kube::{namespaced, resources};
-use crate::labels::normalize;
-use crate::velero::Backup;
+use crate::adapter::imports::Imports;
+use crate::model::error::ActionError;
+use crate::model::json::str_at;
+use crate::model::kube::{namespaced, resources};
+use crate::model::labels::normalize;
+use crate::model::velero::Backup;
+use csi_common::keys;
 
 /// The Velero data mover's configuration key for parallel file uploads.
 const PARALLEL_FILES_UPLOAD: &str = "ParallelFilesUpload";
@@ -88,7 +88,7 @@ pub fn new_data_upload(backup: &Backup, source: &UploadSource<'_>, operation_id:
 
 /// Creates the DataUpload of a claim; returns it as created (with its generated name).
 pub fn create_data_upload(
-    host: &dyn Host,
+    host: &dyn Imports,
     backup: &Backup,
     source: &UploadSource<'_>,
     operation_id: &str,
@@ -104,7 +104,7 @@ pub fn create_data_upload(
 
 /// The one DataUpload labelled with `operation_id`, looked up in every namespace as v0.7.1
 /// does (spec §3.11.2).
-pub fn find_data_upload(host: &dyn Host, operation_id: &str) -> Result<Value, ActionError> {
+pub fn find_data_upload(host: &dyn Imports, operation_id: &str) -> Result<Value, ActionError> {
     let selector = format!("{}={operation_id}", keys::ASYNC_OPERATION_ID);
     let mut uploads = host
         .list(&resources::data_uploads(), None, Some(&selector))
@@ -121,7 +121,7 @@ pub fn find_data_upload(host: &dyn Host, operation_id: &str) -> Result<Value, Ac
 }
 
 /// Asks the data mover to cancel `upload` (spec §3.11.3): a merge patch of `spec.cancel`.
-pub fn cancel_data_upload(host: &dyn Host, upload: &Value) -> Result<(), ActionError> {
+pub fn cancel_data_upload(host: &dyn Imports, upload: &Value) -> Result<(), ActionError> {
     let target = namespaced(
         resources::data_uploads(),
         str_at(upload, &["metadata", "namespace"]).unwrap_or_default(),
@@ -139,7 +139,7 @@ mod tests {
     use sim_cluster::{Cluster, Fault, Gvr, SimError, Verb};
 
     use super::*;
-    use crate::sim_host::SimHost;
+    use crate::adapter::sim::SimImports;
 
     const OP: &str = "du-11111111-2222-3333-4444-555555555555.aaaaaaaa-bbbb-ccc2bab87";
 
@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn create_uses_the_backup_namespace_and_wraps_errors() {
-        let host = SimHost::new(Arc::new(Cluster::new()));
+        let host = SimImports::new(Arc::new(Cluster::new()));
         let created = create_data_upload(&host, &backup(json!({})), &source(), OP).unwrap();
         assert_eq!(created["metadata"]["name"], "b1-abcde");
         assert_eq!(created["metadata"]["namespace"], "velero");
@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn lookup_outcomes() {
         let cluster = Arc::new(Cluster::new());
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         let error = find_data_upload(&host, "testing").unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -337,7 +337,7 @@ mod tests {
     fn cancel_patches_only_spec_cancel() {
         let cluster = Arc::new(Cluster::new());
         cluster.seed([upload("testing", "testing", "InProgress")]);
-        let host = SimHost::new(cluster.clone());
+        let host = SimImports::new(cluster.clone());
         let found = find_data_upload(&host, "testing").unwrap();
         cancel_data_upload(&host, &found).unwrap();
         let stored = cluster
