@@ -390,37 +390,6 @@ mod tests {
         }
     }
 
-    /// Spec §5.13, scenario 146: annotation and label merge into nil, empty, disjoint and
-    /// overlapping maps, through the `Item` edits the actions use (`crate::model::item`).
-    #[test]
-    fn scenario_146_merge_helpers() {
-        let supplied = [("k1", "v1"), ("k2", "v2")];
-        let long = "x".repeat(70);
-        for existing in [
-            Value::Null,
-            json!({}),
-            json!({"other": "o"}),
-            json!({"k1": "old", "other": "o"}),
-        ] {
-            let object = json!({"kind": "VolumeSnapshot", "metadata": {"annotations": existing, "labels": existing}});
-            let mut item = Item::parse("item", &object.to_string()).unwrap();
-            for (key, value) in supplied {
-                item.set_annotation(key, value);
-                item.set_label(key, value);
-            }
-            item.set_label("long", &long);
-            for (key, value) in supplied {
-                assert_eq!(item.annotation(key), Some(value), "{existing}");
-                assert_eq!(item.label(key), Some(value), "{existing}");
-            }
-            assert_eq!(item.label("long"), Some(normalize(&long).as_str()));
-            if existing.get("other").is_some() {
-                assert_eq!(item.annotation("other"), Some("o"));
-                assert_eq!(item.label("other"), Some("o"));
-            }
-        }
-    }
-
     #[test]
     fn progress_cancel_and_readiness() {
         let host = SimImports::new(Arc::default());

@@ -158,67 +158,6 @@ mod tests {
         assert!(out.additional_items.is_empty());
     }
 
-    /// Spec §5.13, scenario 145: a Secret is referenced only when both keys are present,
-    /// for the content's snapshotter pair, the class's lister pair and the legacy pair on a
-    /// VolumeSnapshot (`crate::csi::secrets::referenced_secret`).
-    #[test]
-    fn scenario_145_secret_predicates() {
-        let pairs = [
-            (
-                "VolumeSnapshotContent",
-                keys::SNAPSHOTTER_SECRET_NAME,
-                keys::SNAPSHOTTER_SECRET_NAMESPACE,
-            ),
-            (
-                "VolumeSnapshotClass",
-                keys::SNAPSHOTTER_LIST_SECRET_NAME,
-                keys::SNAPSHOTTER_LIST_SECRET_NAMESPACE,
-            ),
-            (
-                "VolumeSnapshot",
-                keys::DELETE_SNAPSHOT_SECRET_NAME,
-                keys::DELETE_SNAPSHOT_SECRET_NAMESPACE,
-            ),
-        ];
-        for (kind, name_key, namespace_key) in pairs {
-            let item = |annotations: Value| {
-                Item::parse(
-                    "item",
-                    &json!({"kind": kind, "metadata": {"name": "x", "annotations": annotations}})
-                        .to_string(),
-                )
-                .unwrap()
-            };
-            let both = referenced_secret(
-                &item(json!({name_key: "s", namespace_key: "ns"})),
-                name_key,
-                namespace_key,
-            )
-            .unwrap();
-            assert_eq!(
-                (
-                    both.resource.as_str(),
-                    both.namespace.as_str(),
-                    both.name.as_str()
-                ),
-                ("secrets", "ns", "s")
-            );
-            for annotations in [
-                json!({name_key: "s"}),
-                json!({namespace_key: "ns"}),
-                json!({"unrelated": "x"}),
-                json!({}),
-                Value::Null,
-            ] {
-                assert!(
-                    referenced_secret(&item(annotations.clone()), name_key, namespace_key)
-                        .is_none(),
-                    "{kind} {annotations}"
-                );
-            }
-        }
-    }
-
     #[test]
     fn progress_cancel_and_readiness() {
         let host = SimImports::new(Arc::default());

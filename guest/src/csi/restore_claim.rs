@@ -134,85 +134,6 @@ mod tests {
         serde_json::from_str(&claim.into_json()).unwrap()
     }
 
-    /// Spec §5.13, scenario 152: annotation removal.
-    #[test]
-    fn scenario_152_annotation_removal() {
-        // Nil map + remove `foo` → empty map.
-        let mut nil = claim(json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "p"}}));
-        remove_annotations(&mut nil, &["foo"]);
-        assert_eq!(out(nil)["metadata"]["annotations"], json!({}));
-
-        let eight = json!({"a1": "1", "a2": "2", "a3": "3", "a4": "4", "b1": "5", "b2": "6", "b3": "7", "b4": "8"});
-        let with = |annotations: &Value| {
-            claim(
-                json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "p", "annotations": annotations}}),
-            )
-        };
-
-        // Remove nothing → all kept.
-        let mut none = with(&eight);
-        remove_annotations(&mut none, &[]);
-        assert_eq!(out(none)["metadata"]["annotations"], eight);
-
-        // Remove all four → empty.
-        let four = json!({"a1": "1", "a2": "2", "a3": "3", "a4": "4"});
-        let mut all = with(&four);
-        remove_annotations(&mut all, &["a1", "a2", "a3", "a4"]);
-        assert_eq!(out(all)["metadata"]["annotations"], json!({}));
-
-        // Remove four of eight → the other four kept.
-        let mut half = with(&eight);
-        remove_annotations(&mut half, &["a1", "a2", "a3", "a4"]);
-        assert_eq!(
-            out(half)["metadata"]["annotations"],
-            json!({"b1": "5", "b2": "6", "b3": "7", "b4": "8"})
-        );
-    }
-
-    /// Spec §5.13, scenario 153: spec reset.
-    #[test]
-    fn scenario_153_spec_reset() {
-        for volume_mode in ["Filesystem", "Block"] {
-            for stale in [
-                Value::Null,
-                json!({"apiGroup": "example.com", "kind": "Unknown", "name": "old"}),
-            ] {
-                let mut spec = json!({
-                    "accessModes": ["ReadWriteOnce"],
-                    "selector": {"matchLabels": {"a": "b"}},
-                    "resources": {"requests": {"storage": "1Gi"}},
-                    "volumeMode": volume_mode,
-                    "volumeName": "pv-1",
-                    "storageClassName": "sc",
-                    "volumeAttributesClassName": "gold"
-                });
-                if !stale.is_null() {
-                    spec["dataSource"] = stale.clone();
-                    spec["dataSourceRef"] = json!({"apiGroup": "example.com", "kind": "Unknown", "name": "old", "namespace": "x"});
-                }
-                let input = json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "app"}, "spec": spec});
-                let mut pvc = claim(input.clone());
-                use_snapshot_as_data_source(&mut pvc, "vs-1");
-                let result = out(pvc);
-                assert_eq!(result["metadata"], input["metadata"]);
-                for field in [
-                    "accessModes",
-                    "selector",
-                    "resources",
-                    "volumeMode",
-                    "storageClassName",
-                    "volumeAttributesClassName",
-                ] {
-                    assert_eq!(result["spec"][field], input["spec"][field], "{field}");
-                }
-                assert_eq!(result["spec"]["volumeName"], "");
-                let expected = json!({"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "vs-1"});
-                assert_eq!(result["spec"]["dataSource"], expected);
-                assert_eq!(result["spec"]["dataSourceRef"], expected);
-            }
-        }
-    }
-
     fn sized(requests: Option<Value>, restore_size: &str) -> (bool, Value) {
         let mut spec = json!({"accessModes": ["ReadWriteOnce"]});
         if let Some(requests) = requests {
@@ -224,32 +145,6 @@ mod tests {
         let changed =
             raise_storage_request(&mut pvc, restore_size, parse_nanos(restore_size).unwrap());
         (changed, out(pvc)["spec"]["resources"]["requests"].clone())
-    }
-
-    /// Spec §5.13, scenario 154: size rule.
-    #[test]
-    fn scenario_154_size_rule() {
-        assert_eq!(sized(None, "50Mi"), (true, json!({"storage": "50Mi"})));
-        assert_eq!(
-            sized(Some(json!(null)), "50Mi"),
-            (true, json!({"storage": "50Mi"}))
-        );
-        assert_eq!(
-            sized(Some(json!({})), "50Mi"),
-            (true, json!({"storage": "50Mi"}))
-        );
-        assert_eq!(
-            sized(Some(json!({"cpu": "100m"})), "50Mi"),
-            (true, json!({"cpu": "100m", "storage": "50Mi"}))
-        );
-        assert_eq!(
-            sized(Some(json!({"storage": "50Mi"})), "1Gi"),
-            (true, json!({"storage": "1Gi"}))
-        );
-        assert_eq!(
-            sized(Some(json!({"storage": "1Gi"})), "50Mi"),
-            (false, json!({"storage": "1Gi"}))
-        );
     }
 
     /// Spec §5.7, scenario 75, and §3.12.1: the comparison is numeric, not textual.

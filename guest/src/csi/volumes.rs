@@ -39,7 +39,7 @@ mod tests {
     use std::sync::Arc;
 
     use serde_json::json;
-    use sim_cluster::{Cluster, Verb};
+    use sim_cluster::Cluster;
 
     use super::*;
     use crate::adapter::sim::SimImports;
@@ -63,56 +63,6 @@ mod tests {
             claim["status"] = json!({"phase": phase});
         }
         claim
-    }
-
-    /// Spec §5.13, scenario 130.
-    #[test]
-    fn scenario_130_bound_claim_gives_its_volume() {
-        let host = host();
-        let pv = pv_for_pvc(&host, &claim(Some("pv-1"), Some("Bound"))).unwrap();
-        assert_eq!(pv["metadata"]["name"], "pv-1");
-        let calls = host.cluster().calls();
-        assert_eq!(calls.len(), 1);
-        assert_eq!(
-            (
-                calls[0].verb,
-                calls[0].name.as_str(),
-                calls[0].namespace.as_deref()
-            ),
-            (Verb::Get, "pv-1", None)
-        );
-    }
-
-    /// Spec §5.13, scenario 131 (and §5.1 scenario 4).
-    #[test]
-    fn scenario_131_claim_without_volume_name() {
-        let host = host();
-        for volume in [None, Some("")] {
-            let error = pv_for_pvc(&host, &claim(volume, Some("Bound"))).unwrap_err();
-            assert_eq!(
-                error.to_string(),
-                "PVC app/data has no volume backing this claim"
-            );
-        }
-        assert!(host.cluster().calls().is_empty());
-    }
-
-    /// Spec §5.13, scenario 132 (and §5.1 scenario 5): the phase is checked before the
-    /// volume is read; an absent phase prints as empty.
-    #[test]
-    fn scenario_132_claim_not_bound() {
-        let host = host();
-        let error = pv_for_pvc(&host, &claim(Some("pv-1"), Some("Pending"))).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "PVC app/data is in phase Pending and is not bound to a volume"
-        );
-        let error = pv_for_pvc(&host, &claim(Some("pv-1"), None)).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "PVC app/data is in phase  and is not bound to a volume"
-        );
-        assert!(host.cluster().calls().is_empty());
     }
 
     /// Spec §5.1, scenario 6.

@@ -668,6 +668,12 @@ fn check(
     }
     check_calls(expect, &calls(cluster.calls()), &mut problems);
     check_cluster_after(&expect.cluster_after, cluster, &mut problems);
+    if let Some(expected) = expect.elapsed_seconds {
+        let elapsed = cluster.elapsed().as_secs_f64();
+        if elapsed != expected {
+            problems.push(format!("{elapsed} s elapsed, not {expected} s"));
+        }
+    }
     if let Some(expected) = &expect.deleted_snapshots {
         let actual = cluster.deleted_snapshots();
         if &actual != expected {

@@ -255,6 +255,9 @@ pub(crate) struct Expect {
     pub deleted_snapshots: Option<Vec<String>>,
     /// The exact, ordered list of records the guest logged during the call.
     pub logs: Option<Vec<LogRecord>>,
+    /// The virtual time the cluster has run, in seconds, when the step ends (how long a
+    /// wait waited).
+    pub elapsed_seconds: Option<f64>,
 }
 
 /// `expect.error`: every given form must match.
