@@ -21,6 +21,8 @@
 pub mod actions;
 pub mod adapter;
 pub mod csi;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod model;
 pub mod registry;
 

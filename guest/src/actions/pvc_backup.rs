@@ -401,109 +401,23 @@ impl BackupItemAction for PvcBackup {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use serde_json::{Value, json};
-    use sim_cluster::{Cluster, Fault, SimError, Verb};
+    use serde_json::json;
+    use sim_cluster::{Fault, SimError, Verb};
 
     use super::*;
     use crate::adapter::sim::SimImports;
-
-    /// RFC 7386 merge patch, for building variants of the fixtures.
-    fn merged(mut base: Value, patch: Value) -> Value {
-        fn merge(target: &mut Value, patch: &Value) {
-            let Value::Object(patch) = patch else {
-                *target = patch.clone();
-                return;
-            };
-            if !target.is_object() {
-                *target = json!({});
-            }
-            let target = target.as_object_mut().expect("an object");
-            for (key, value) in patch {
-                if value.is_null() {
-                    target.remove(key);
-                } else {
-                    merge(target.entry(key.clone()).or_insert(Value::Null), value);
-                }
-            }
-        }
-        merge(&mut base, &patch);
-        base
-    }
-
-    /// Spec §5.0 fixtures.
-    fn backup_json(patch: Value) -> Value {
-        merged(
-            json!({
-                "apiVersion": "velero.io/v1",
-                "kind": "Backup",
-                "metadata": {"namespace": "velero", "name": "b1", "uid": "11111111-2222-3333-4444-555555555555",
-                             "annotations": {"velero.io/resource-timeout": "10m0s"}},
-                "spec": {"csiSnapshotTimeout": "0s", "itemOperationTimeout": "4h0m0s", "storageLocation": "default", "ttl": "720h0m0s"},
-                "status": {"phase": "InProgress"}
-            }),
-            patch,
-        )
-    }
-
-    fn backup(patch: Value) -> Backup {
-        Backup::from_value(backup_json(patch))
-    }
-
-    fn claim(patch: Value) -> Value {
-        merged(
-            json!({
-                "apiVersion": "v1",
-                "kind": "PersistentVolumeClaim",
-                "metadata": {"namespace": "app", "name": "data", "uid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "labels": {"app": "web"}},
-                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}},
-                         "storageClassName": "sc-csi", "volumeMode": "Filesystem", "volumeName": "pv-1",
-                         "volumeAttributesClassName": "gold"},
-                "status": {"phase": "Bound"}
-            }),
-            patch,
-        )
-    }
-
-    fn volume(patch: Value) -> Value {
-        merged(
-            json!({
-                "apiVersion": "v1",
-                "kind": "PersistentVolume",
-                "metadata": {"name": "pv-1"},
-                "spec": {"capacity": {"storage": "5Gi"}, "csi": {"driver": "hostpath.csi.k8s.io", "volumeHandle": "volume-1"},
-                         "claimRef": {"namespace": "app", "name": "data"}, "storageClassName": "sc-csi"},
-                "status": {"phase": "Bound"}
-            }),
-            patch,
-        )
-    }
-
-    fn storage_class_fixture() -> Value {
-        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "sc-csi"}, "provisioner": "hostpath.csi.k8s.io"})
-    }
-
-    fn snapshot_class_fixture() -> Value {
-        json!({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
-               "metadata": {"name": "snap-default", "labels": {"velero.io/csi-volumesnapshot-class": "true"}},
-               "driver": "hostpath.csi.k8s.io", "deletionPolicy": "Delete"})
-    }
+    use crate::fixtures::{
+        backup, claim, imports_with, item, snapshot_class, storage_class, volume,
+    };
 
     /// A host over a cluster holding the PV, the StorageClass, the class and the claim.
     fn host() -> SimImports {
-        host_with([
+        imports_with([
             volume(json!({})),
-            storage_class_fixture(),
-            snapshot_class_fixture(),
+            storage_class(json!({})),
+            snapshot_class(json!({})),
             claim(json!({})),
         ])
-    }
-
-    fn host_with(objects: impl IntoIterator<Item = Value>) -> SimImports {
-        let cluster = Arc::new(Cluster::new());
-        cluster.seed(objects);
-        SimImports::new(cluster)
     }
 
     fn execute(
@@ -511,8 +425,7 @@ mod tests {
         claim: &Value,
         backup: &Backup,
     ) -> Result<BackupOutput, ActionError> {
-        let item = Item::parse("item", &claim.to_string()).unwrap();
-        PvcBackup.execute(host, item, backup)
+        PvcBackup.execute(host, item(claim), backup)
     }
 
     /// The calls so far, as (verb, resource.group, namespace, name).

@@ -317,36 +317,32 @@ mod tests {
 
     use super::*;
     use crate::adapter::sim::SimImports;
+    use crate::fixtures::{self, merged};
 
     const RESTORE_UID: &str = "rrrrrrrr-0000-0000-0000-000000000001";
     const PVC_UID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 
+    /// The `B` fixture reduced to what the restore reads, with `spec` merged in.
     fn backup(spec: Value) -> Value {
-        let mut backup = json!({"apiVersion": "velero.io/v1", "kind": "Backup",
-            "metadata": {"namespace": "velero", "name": "b1", "uid": "11111111-2222-3333-4444-555555555555"},
-            "spec": {"csiSnapshotTimeout": "0s", "storageLocation": "default"}});
-        sim_cluster::store::merge(&mut backup, &json!({"spec": spec}));
-        backup
+        let reduced = json!({"metadata": {"annotations": null}, "spec": {"itemOperationTimeout": null, "ttl": null}, "status": null});
+        fixtures::backup_json(merged(reduced, json!({"spec": spec})))
     }
 
+    /// The `R` fixture without an item operation timeout, with `spec` merged in.
     fn restore(spec: Value) -> Restore {
-        let mut restore = json!({"apiVersion": "velero.io/v1", "kind": "Restore",
-            "metadata": {"namespace": "velero", "name": "r1", "uid": RESTORE_UID},
-            "spec": {"backupName": "b1"}});
-        sim_cluster::store::merge(&mut restore, &json!({"spec": spec}));
-        Restore::parse(&restore.to_string()).unwrap()
+        fixtures::restore(merged(
+            json!({"spec": {"itemOperationTimeout": null}}),
+            json!({"spec": spec}),
+        ))
     }
 
-    /// The claim as backed up (with uid and status).
+    /// The claim as backed up (with uid and status): the `P` fixture with these annotations
+    /// and a field this action does not know.
     fn backed_up(annotations: Value) -> Value {
-        json!({
-            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": {"namespace": "app", "name": "data", "uid": PVC_UID, "labels": {"app": "web"}, "annotations": annotations},
-            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}},
-                     "storageClassName": "sc-csi", "volumeMode": "Filesystem", "volumeName": "pv-1",
-                     "volumeAttributesClassName": "gold"},
-            "status": {"phase": "Bound"}
-        })
+        fixtures::claim(json!({
+            "metadata": {"annotations": annotations},
+            "spec": {"volumeAttributesClassName": "gold"}
+        }))
     }
 
     /// The claim as core hands it to the action (uid and status removed, spec §0.4/9).

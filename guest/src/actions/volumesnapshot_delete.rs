@@ -103,27 +103,24 @@ mod tests {
     use super::*;
     use crate::adapter::sim::SimImports;
     use crate::csi::snapshots::content_ref;
+    use crate::fixtures::{self, backup, volume_snapshot, volume_snapshot_content};
     use crate::model::kube::Kube;
 
+    /// The `VS` fixture with exactly these labels and this status.
     fn snapshot(labels: Value, status: Value) -> Value {
-        json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1",
-            "kind": "VolumeSnapshot",
-            "metadata": {"namespace": "app", "name": "velero-data-abcde", "labels": labels},
-            "spec": {"source": {"persistentVolumeClaimName": "data"}, "volumeSnapshotClassName": "snap-default"},
-            "status": status
-        })
+        let mut snapshot = volume_snapshot(json!({}));
+        snapshot["metadata"]["labels"] = labels;
+        snapshot["status"] = status;
+        snapshot
     }
 
+    /// The `VSC` fixture labelled for `b1`, policy `Retain`, with only a handle in its status.
     fn content() -> Value {
-        json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1",
-            "kind": "VolumeSnapshotContent",
-            "metadata": {"name": "c1", "labels": {"velero.io/backup-name": "b1"}},
-            "spec": {"deletionPolicy": "Retain", "driver": "hostpath.csi.k8s.io", "source": {"volumeHandle": "volume-1"},
-                     "volumeSnapshotRef": {"kind": "VolumeSnapshot", "namespace": "app", "name": "velero-data-abcde"}},
-            "status": {"snapshotHandle": "h1"}
-        })
+        volume_snapshot_content(json!({
+            "metadata": {"labels": {"velero.io/backup-name": "b1"}},
+            "spec": {"deletionPolicy": "Retain", "volumeSnapshotClassName": null},
+            "status": {"restoreSize": null, "readyToUse": null}
+        }))
     }
 
     fn bound() -> Value {
@@ -134,17 +131,11 @@ mod tests {
         json!({"app": "web", "velero.io/backup-name": "b1"})
     }
 
-    fn backup(name: &str) -> Backup {
-        Backup::parse(&json!({"metadata": {"namespace": "velero", "name": name}}).to_string())
-            .unwrap()
-    }
-
     fn execute(cluster: &Arc<Cluster>, item: &Value, backup_name: &str) -> Result<(), ActionError> {
-        let item = Item::parse("item", &item.to_string()).unwrap();
         VolumeSnapshotDelete.execute(
             &SimImports::new(cluster.clone()),
-            item,
-            &backup(backup_name),
+            fixtures::item(item),
+            &backup(json!({"metadata": {"name": backup_name}})),
         )
     }
 

@@ -136,14 +136,14 @@ mod tests {
 
     use super::*;
     use crate::adapter::sim::SimImports;
+    use crate::fixtures;
 
+    /// The `Pod` fixture as `namespace/name`, with these annotations and volumes.
     fn pod(namespace: &str, name: &str, annotations: Value, volumes: Value) -> Value {
-        json!({
-            "apiVersion": "v1",
-            "kind": "Pod",
+        fixtures::pod(json!({
             "metadata": {"namespace": namespace, "name": name, "annotations": annotations},
             "spec": {"volumes": volumes}
-        })
+        }))
     }
 
     fn claim_volume(name: &str, claim: &str) -> Value {

@@ -36,40 +36,16 @@ pub fn pv_for_pvc(host: &dyn Imports, claim: &Value) -> Result<Value, ActionErro
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use serde_json::json;
-    use sim_cluster::Cluster;
 
     use super::*;
-    use crate::adapter::sim::SimImports;
-
-    fn host() -> SimImports {
-        let cluster = Arc::new(Cluster::new());
-        cluster.seed([json!({
-            "kind": "PersistentVolume",
-            "metadata": {"name": "pv-1"},
-            "spec": {"csi": {"driver": "hostpath.csi.k8s.io", "volumeHandle": "v1"}}
-        })]);
-        SimImports::new(cluster)
-    }
-
-    fn claim(volume: Option<&str>, phase: Option<&str>) -> Value {
-        let mut claim = json!({"kind": "PersistentVolumeClaim", "metadata": {"namespace": "app", "name": "data"}, "spec": {}});
-        if let Some(volume) = volume {
-            claim["spec"]["volumeName"] = json!(volume);
-        }
-        if let Some(phase) = phase {
-            claim["status"] = json!({"phase": phase});
-        }
-        claim
-    }
+    use crate::fixtures::{claim, imports_with, volume};
 
     /// Spec §5.1, scenario 6.
     #[test]
     fn missing_volume_is_wrapped() {
-        let host = host();
-        let error = pv_for_pvc(&host, &claim(Some("pv-2"), Some("Bound"))).unwrap_err();
+        let host = imports_with([volume(json!({}))]);
+        let error = pv_for_pvc(&host, &claim(json!({"spec": {"volumeName": "pv-2"}}))).unwrap_err();
         assert!(
             error
                 .to_string()
