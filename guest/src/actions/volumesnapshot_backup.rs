@@ -340,6 +340,7 @@ mod tests {
 
     use super::*;
     use crate::adapter::sim::SimImports;
+    use crate::fixtures;
     use sim_cluster::{Cluster, Fault, Gvr, SimError, SnapshotPlan, Verb};
 
     const VS_NAME: &str = "velero-data-abcde";
@@ -355,46 +356,21 @@ mod tests {
 
     /// Spec §5.0 Backup B.
     fn backup_b() -> Value {
-        json!({
-            "apiVersion": "velero.io/v1", "kind": "Backup",
-            "metadata": {"namespace": "velero", "name": "b1", "uid": "11111111-2222-3333-4444-555555555555",
-                         "annotations": {"velero.io/resource-timeout": "10m0s"}},
-            "spec": {"csiSnapshotTimeout": "0s", "itemOperationTimeout": "4h0m0s", "storageLocation": "default"},
-            "status": {"phase": "InProgress"}
-        })
+        fixtures::backup_json(json!({}))
     }
 
-    /// Spec §5.3 fixture VS.
+    /// Spec §5.3 fixture VS, with a field no Kubernetes version knows.
     fn vs() -> Value {
-        json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
-            "metadata": {"namespace": "app", "name": VS_NAME, "labels": {"app": "web", "velero.io/backup-name": "b1"}},
-            "spec": {"source": {"persistentVolumeClaimName": "data"}, "volumeSnapshotClassName": "snap-default",
-                     "futureField": {"kept": true}},
-            "status": {"boundVolumeSnapshotContentName": "c1", "readyToUse": false}
-        })
+        fixtures::volume_snapshot(json!({"spec": {"futureField": {"kept": true}}}))
     }
 
     /// Spec §5.3 fixture VSC.
     fn vsc() -> Value {
-        json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
-            "metadata": {"name": "c1"},
-            "spec": {"deletionPolicy": "Delete", "driver": "hostpath.csi.k8s.io", "source": {"volumeHandle": "volume-1"},
-                     "volumeSnapshotClassName": "snap-default",
-                     "volumeSnapshotRef": {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
-                                           "namespace": "app", "name": VS_NAME}},
-            "status": {"snapshotHandle": "h1", "restoreSize": 10_737_418_240_i64, "readyToUse": false}
-        })
+        fixtures::volume_snapshot_content(json!({}))
     }
 
-    fn merge(target: &mut Value, patch: Value) {
-        sim_cluster::store::merge(target, &patch);
-    }
-
-    fn with(mut value: Value, patch: Value) -> Value {
-        merge(&mut value, patch);
-        value
+    fn with(value: Value, patch: Value) -> Value {
+        fixtures::merged(value, patch)
     }
 
     struct Run {

@@ -158,16 +158,19 @@ mod tests {
 
     use super::*;
     use crate::adapter::sim::SimImports;
+    use crate::fixtures;
     use crate::model::item::Item;
 
+    /// The `VS` fixture as backed up (no status), with these annotations and a field no
+    /// Kubernetes version knows.
     fn snapshot(annotations: Value) -> Value {
-        json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1",
-            "kind": "VolumeSnapshot",
-            "metadata": {"namespace": "app", "name": "velero-data-abcde", "labels": {"velero.io/backup-name": "b1"}, "annotations": annotations},
-            "spec": {"source": {"persistentVolumeClaimName": "data"}, "volumeSnapshotClassName": "snap-default"},
+        let mut snapshot = fixtures::volume_snapshot(json!({
+            "metadata": {"labels": {"app": null}},
+            "status": null,
             "futureField": {"x": 1}
-        })
+        }));
+        snapshot["metadata"]["annotations"] = annotations;
+        snapshot
     }
 
     fn annotations() -> Value {
@@ -178,12 +181,9 @@ mod tests {
         })
     }
 
+    /// The `R` fixture (uid `u`), with `spec` merged in.
     fn restore(spec: Value) -> Restore {
-        Restore::parse(
-            &json!({"metadata": {"namespace": "velero", "name": "r1", "uid": "u"}, "spec": spec})
-                .to_string(),
-        )
-        .unwrap()
+        fixtures::restore(json!({"metadata": {"uid": "u"}, "spec": spec}))
     }
 
     fn execute(

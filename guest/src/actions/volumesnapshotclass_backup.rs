@@ -55,26 +55,22 @@ impl BackupItemAction for VolumeSnapshotClassBackup {
 mod tests {
     use super::*;
     use crate::adapter::sim::SimImports;
+    use crate::fixtures::{backup, snapshot_class};
     use serde_json::{Value, json};
     use std::sync::Arc;
 
     fn run(class: Value) -> BackupOutput {
         let item = Item::parse("item", &class.to_string()).unwrap();
-        let backup = Backup::parse(r#"{"metadata":{"name":"b1"}}"#).unwrap();
         VolumeSnapshotClassBackup
-            .execute(&SimImports::new(Arc::default()), item, &backup)
+            .execute(&SimImports::new(Arc::default()), item, &backup(json!({})))
             .unwrap()
     }
 
+    /// The `VSClass` fixture with these annotations and a field no version knows.
     fn class(annotations: Value) -> Value {
-        json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1",
-            "kind": "VolumeSnapshotClass",
-            "metadata": {"name": "snap-default", "annotations": annotations},
-            "driver": "hostpath.csi.k8s.io",
-            "deletionPolicy": "Delete",
-            "futureField": {"kept": true}
-        })
+        let mut class = snapshot_class(json!({"futureField": {"kept": true}}));
+        class["metadata"]["annotations"] = annotations;
+        class
     }
 
     /// Spec §5.6, scenario 65.

@@ -56,20 +56,16 @@ impl RestoreItemAction for VolumeSnapshotClassRestore {
 mod tests {
     use super::*;
     use crate::adapter::sim::SimImports;
+    use crate::fixtures;
     use crate::model::item::Item;
     use crate::model::velero::Restore;
     use serde_json::{Value, json};
     use std::sync::Arc;
 
     fn request(annotations: Value, restore: Value) -> (String, RestoreRequest) {
-        let class = json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1",
-            "kind": "VolumeSnapshotClass",
-            "metadata": {"name": "snap-default", "annotations": annotations},
-            "driver": "hostpath.csi.k8s.io",
-            "parametersFromTheFuture": {"a": 1}
-        })
-        .to_string();
+        let mut class = fixtures::snapshot_class(json!({"parametersFromTheFuture": {"a": 1}}));
+        class["metadata"]["annotations"] = annotations;
+        let class = class.to_string();
         let request = RestoreRequest {
             item: Item::parse("item", &class).unwrap(),
             item_from_backup: Item::parse("itemFromBackup", &class).unwrap(),

@@ -186,28 +186,24 @@ mod tests {
 
     use super::*;
     use crate::adapter::sim::{FROZEN_NOW, SimImports};
+    use crate::fixtures;
     use sim_cluster::Cluster;
 
+    /// Spec §5.0 Backup B in `phase`.
     fn backup(phase: &str) -> Backup {
-        Backup::from_value(json!({
-            "apiVersion": "velero.io/v1", "kind": "Backup",
-            "metadata": {"namespace": "velero", "name": "b1", "uid": "11111111-2222-3333-4444-555555555555"},
-            "spec": {"csiSnapshotTimeout": "0s"},
-            "status": {"phase": phase}
-        }))
+        fixtures::backup(json!({"status": {"phase": phase}}))
     }
 
-    /// Spec §5.0 fixture VSC, with the given labels and annotations.
+    /// Spec §5.0 fixture VSC, with the given labels and annotations and fields this action
+    /// does not know.
     fn vsc(labels: Value, annotations: Value) -> Value {
-        json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
-            "metadata": {"name": "c1", "labels": labels, "annotations": annotations},
-            "spec": {"deletionPolicy": "Delete", "driver": "hostpath.csi.k8s.io", "source": {"volumeHandle": "volume-1"},
-                     "sourceVolumeMode": "Filesystem",
-                     "volumeSnapshotRef": {"kind": "VolumeSnapshot", "namespace": "app", "name": "velero-data-abcde"}},
-            "status": {"snapshotHandle": "h1", "restoreSize": 10_737_418_240_i64, "readyToUse": false,
-                       "volumeGroupSnapshotHandle": "future"}
-        })
+        let mut content = fixtures::volume_snapshot_content(json!({
+            "spec": {"sourceVolumeMode": "Filesystem"},
+            "status": {"volumeGroupSnapshotHandle": "future"}
+        }));
+        content["metadata"]["labels"] = labels;
+        content["metadata"]["annotations"] = annotations;
+        content
     }
 
     fn host() -> (Arc<Cluster>, SimImports) {

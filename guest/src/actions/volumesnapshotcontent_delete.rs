@@ -105,17 +105,23 @@ mod tests {
 
     use super::*;
     use crate::adapter::sim::SimImports;
+    use crate::fixtures::{self, backup, volume_snapshot_content};
     use crate::model::kube::Kube;
 
+    /// The `VSC` fixture as backed up statically (policy `Retain`, source the handle, a
+    /// reference to a VolumeSnapshot that does not exist), with these labels and status.
     fn content(labels: Value, status: Value) -> Value {
-        json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1",
-            "kind": "VolumeSnapshotContent",
-            "metadata": {"name": "c1", "labels": labels},
-            "spec": {"deletionPolicy": "Retain", "driver": "hostpath.csi.k8s.io", "source": {"snapshotHandle": "h1"},
-                     "volumeSnapshotRef": {"kind": "VolumeSnapshot", "namespace": "ns-u", "name": "name-u"}},
-            "status": status
-        })
+        let mut content = volume_snapshot_content(json!({
+            "spec": {
+                "deletionPolicy": "Retain",
+                "source": {"volumeHandle": null, "snapshotHandle": "h1"},
+                "volumeSnapshotClassName": null,
+                "volumeSnapshotRef": {"apiVersion": null, "namespace": "ns-u", "name": "name-u"}
+            }
+        }));
+        content["metadata"]["labels"] = labels;
+        content["status"] = status;
+        content
     }
 
     fn labelled() -> Value {
@@ -126,19 +132,14 @@ mod tests {
         json!({"snapshotHandle": "h1", "readyToUse": true})
     }
 
-    fn backup(name: &str) -> Backup {
-        Backup::parse(&json!({"metadata": {"namespace": "velero", "name": name}}).to_string())
-            .unwrap()
-    }
-
     fn execute(
         cluster: &Arc<Cluster>,
         item: &Value,
         backup_name: &str,
     ) -> (SimImports, Result<(), ActionError>) {
         let host = SimImports::new(cluster.clone());
-        let item = Item::parse("item", &item.to_string()).unwrap();
-        let result = VolumeSnapshotContentDelete.execute(&host, item, &backup(backup_name));
+        let backup = backup(json!({"metadata": {"name": backup_name}}));
+        let result = VolumeSnapshotContentDelete.execute(&host, fixtures::item(item), &backup);
         (host, result)
     }
 

@@ -74,19 +74,19 @@ mod tests {
 
     use super::*;
     use crate::adapter::sim::SimImports;
+    use crate::fixtures;
     use crate::model::item::Item;
 
+    /// The `VSC` fixture labelled for `b1`, with these annotations and fields this action
+    /// does not know.
     fn content(annotations: Value) -> String {
-        json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1",
-            "kind": "VolumeSnapshotContent",
-            "metadata": {"name": "c1", "labels": {"velero.io/backup-name": "b1"}, "annotations": annotations},
-            "spec": {"deletionPolicy": "Delete", "driver": "hostpath.csi.k8s.io", "source": {"volumeHandle": "volume-1"},
-                     "sourceVolumeMode": "Filesystem",
-                     "volumeSnapshotRef": {"kind": "VolumeSnapshot", "namespace": "app", "name": "velero-data-abcde"}},
-            "status": {"snapshotHandle": "h1", "volumeGroupSnapshotHandle": "g1"}
-        })
-        .to_string()
+        let mut content = fixtures::volume_snapshot_content(json!({
+            "metadata": {"labels": {"velero.io/backup-name": "b1"}},
+            "spec": {"sourceVolumeMode": "Filesystem"},
+            "status": {"volumeGroupSnapshotHandle": "g1"}
+        }));
+        content["metadata"]["annotations"] = annotations;
+        content.to_string()
     }
 
     fn execute(item: &str, restore: Value) -> (SimImports, RestoreOutput) {
