@@ -164,16 +164,16 @@ mod tests {
 
     use super::*;
     use crate::adapter::sim::SimImports;
+    use crate::fixtures;
     use crate::model::kube::Kube;
     use sim_cluster::{Cluster, SnapshotPlan};
 
     fn cluster() -> Arc<Cluster> {
         let cluster = Arc::new(Cluster::new());
         cluster.seed([
-            json!({"kind": "VolumeSnapshotClass", "metadata": {"name": "snap-default"}, "driver": "hostpath.csi.k8s.io", "deletionPolicy": "Retain"}),
-            json!({"kind": "PersistentVolume", "metadata": {"name": "pv-1"}, "spec": {"csi": {"driver": "hostpath.csi.k8s.io", "volumeHandle": "v1"}}}),
-            json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "app"},
-                   "spec": {"volumeName": "pv-1", "resources": {"requests": {"storage": "1Gi"}}}, "status": {"phase": "Bound"}}),
+            fixtures::snapshot_class(json!({"deletionPolicy": "Retain"})),
+            fixtures::volume(json!({})),
+            fixtures::claim(json!({"spec": {"resources": {"requests": {"storage": "1Gi"}}}})),
         ]);
         cluster
     }

@@ -226,14 +226,15 @@ mod tests {
 
     use super::*;
     use crate::adapter::sim::SimImports;
+    use crate::fixtures;
     use crate::model::kube::Kube;
 
     const UID: &str = "rrrrrrrr-0000-0000-0000-000000000001";
 
+    /// The `R` fixture without an item operation timeout, with `extra` merged in.
     fn restore(extra: Value) -> Restore {
-        let mut restore = json!({"metadata": {"namespace": "velero", "name": "r1", "uid": UID}, "spec": {"backupName": "b1"}});
-        sim_cluster::store::merge(&mut restore, &extra);
-        Restore::parse(&restore.to_string()).unwrap()
+        let reduced = json!({"spec": {"itemOperationTimeout": null}});
+        fixtures::restore(fixtures::merged(reduced, extra))
     }
 
     fn result_config_map(name: &str, labels: Value, data: Value) -> Value {

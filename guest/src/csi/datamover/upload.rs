@@ -140,20 +140,14 @@ mod tests {
 
     use super::*;
     use crate::adapter::sim::SimImports;
+    use crate::fixtures;
 
     const OP: &str = "du-11111111-2222-3333-4444-555555555555.aaaaaaaa-bbbb-ccc2bab87";
 
+    /// The `B` fixture reduced to what a DataUpload reads, with `spec` merged in.
     fn backup(spec: Value) -> Backup {
-        let mut backup = json!({
-            "apiVersion": "velero.io/v1",
-            "kind": "Backup",
-            "metadata": {"namespace": "velero", "name": "b1", "uid": "11111111-2222-3333-4444-555555555555"},
-            "spec": {"csiSnapshotTimeout": "0s", "storageLocation": "default"},
-        });
-        if let (Some(target), Value::Object(extra)) = (backup["spec"].as_object_mut(), spec) {
-            target.extend(extra);
-        }
-        Backup::from_value(backup)
+        let reduced = json!({"metadata": {"annotations": null}, "spec": {"itemOperationTimeout": null, "ttl": null}, "status": null});
+        fixtures::backup(fixtures::merged(reduced, json!({"spec": spec})))
     }
 
     fn source() -> UploadSource<'static> {
