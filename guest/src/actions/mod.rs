@@ -1,5 +1,6 @@
 //! The ten CSI actions, one file each. Each file holds one action type implementing one of
-//! the traits of [`crate::registry`], which lists them under their registered names.
+//! the traits of [`crate::registry`], which lists them under their registered names; an
+//! action's unit tests, where they outweigh its code, live beside it in `<action>/tests.rs`.
 
 pub mod pvc_backup;
 pub mod pvc_restore;
