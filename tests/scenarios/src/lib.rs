@@ -1,5 +1,5 @@
 //! The scenario corpus of `shared/spec/csi-actions.md` §5, as data (see `README.md` beside
-//! this crate): loading into typed scenarios ([`schema`]: a misspelt key fails the load,
+//! this crate): loading into typed scenarios (`schema.rs`: a misspelt key fails the load,
 //! naming the file and the key), fixture resolution, simulated-cluster set-up, and the
 //! checks of a call's outcome. A runner only supplies the driver that makes the call:
 //! natively through the guest's Rust code, or through the embedded component under
