@@ -11,6 +11,7 @@
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
+use scenarios::Reply;
 use sim_cluster::apiserver::ApiServer;
 use sim_cluster::{Call, Cluster as SimCluster, Verb};
 use velero_plugin_for_csi::kubeapi::KubeApi;
@@ -59,6 +60,14 @@ fn labels_of(call: &Call) -> Option<String> {
     Some(pairs.join(","))
 }
 
+/// The reply of a call that never reached the component.
+fn unreached(error: String) -> Reply {
+    Reply {
+        result: Err(error),
+        logs: Vec::new(),
+    }
+}
+
 fn main() -> ExitCode {
     static TOKIO: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     scenarios::run_except(
@@ -68,8 +77,14 @@ fn main() -> ExitCode {
             let tokio =
                 TOKIO.get_or_init(|| tokio::runtime::Runtime::new().expect("tokio runtime"));
             tokio.block_on(async {
-                let server = ApiServer::start(cluster).await.map_err(|e| e.to_string())?;
-                let api = KubeApi::with_client(sim_kube::client(&server).await?);
+                let server = match ApiServer::start(cluster).await {
+                    Ok(server) => server,
+                    Err(e) => return unreached(e.to_string()),
+                };
+                let api = match sim_kube::client(&server).await {
+                    Ok(client) => KubeApi::with_client(client),
+                    Err(e) => return unreached(e),
+                };
                 corpus_guest::drive(request, Arc::new(api)).await
             })
         },

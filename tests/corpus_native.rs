@@ -1,15 +1,17 @@
 //! The scenario corpus, run natively: each call goes through the guest's dispatch (the
-//! same code the component exports) with the simulated cluster as its host.
+//! same code the component exports) with the simulated cluster as its imports
+//! (`SimImports`, feature `sim`), which also records the guest's log.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use csi_guest::actions::{Registered, registered};
+use csi_guest::adapter::dispatch;
+use csi_guest::adapter::imports::{Datetime, Level};
+use csi_guest::adapter::sim::SimImports;
 use csi_guest::bindings::exports::velero::csi::actions::{OperationProgress, RestoreInput};
 use csi_guest::bindings::velero::csi::types::ResourceIdentifier;
-use csi_guest::dispatch;
-use csi_guest::sim_host::SimHost;
-use scenarios::{CallKind, Identifier, Outcome, Progress, Request};
+use csi_guest::registry::{Registered, registered};
+use scenarios::{CallKind, Identifier, LogLevel, LogRecord, Outcome, Progress, Reply, Request};
 use sim_cluster::Cluster;
 
 fn ids(ids: Vec<ResourceIdentifier>) -> Vec<Identifier> {
@@ -24,7 +26,7 @@ fn ids(ids: Vec<ResourceIdentifier>) -> Vec<Identifier> {
 }
 
 fn progress(p: OperationProgress) -> Progress {
-    let time = |t: Option<csi_guest::host::Datetime>| t.map(|t| sim_cluster::format_utc(t.seconds));
+    let time = |t: Option<Datetime>| t.map(|t| sim_cluster::format_utc(t.seconds));
     Progress {
         completed: p.completed,
         err: p.err,
@@ -37,14 +39,32 @@ fn progress(p: OperationProgress) -> Progress {
     }
 }
 
-fn drive(scenario: &Request, cluster: Arc<Cluster>) -> Result<Outcome, String> {
-    let host = SimHost::new(cluster);
+fn log_record((level, message): (Level, String)) -> LogRecord {
+    let level = match level {
+        Level::Trace => LogLevel::Trace,
+        Level::Debug => LogLevel::Debug,
+        Level::Info => LogLevel::Info,
+        Level::Warn => LogLevel::Warn,
+        Level::Error => LogLevel::Error,
+    };
+    LogRecord { level, message }
+}
+
+fn drive(scenario: &Request, cluster: Arc<Cluster>) -> Reply {
+    let host = SimImports::new(cluster);
+    Reply {
+        result: call(&host, scenario),
+        logs: host.logs().into_iter().map(log_record).collect(),
+    }
+}
+
+fn call(host: &SimImports, scenario: &Request) -> Result<Outcome, String> {
     let input = &scenario.input;
     let action = scenario.action.as_str();
     let outcome = match scenario.call {
         CallKind::Execute => match registered(action).map_err(|e| e.to_string())? {
             Registered::Backup(_) => {
-                let out = dispatch::execute_backup(&host, action, &input.item, &input.owner);
+                let out = dispatch::execute_backup(host, action, &input.item, &input.owner);
                 out.map(|o| Outcome {
                     item: Some(o.item),
                     additional_items: ids(o.additional_items),
@@ -59,7 +79,7 @@ fn drive(scenario: &Request, cluster: Arc<Cluster>) -> Result<Outcome, String> {
                     item_from_backup: input.item_from_backup.clone(),
                     restore: input.owner.clone(),
                 };
-                dispatch::execute_restore(&host, action, &request).map(|o| Outcome {
+                dispatch::execute_restore(host, action, &request).map(|o| Outcome {
                     item: Some(o.item),
                     additional_items: ids(o.additional_items),
                     operation_id: o.operation_id,
@@ -68,16 +88,16 @@ fn drive(scenario: &Request, cluster: Arc<Cluster>) -> Result<Outcome, String> {
                 })
             }
             Registered::Delete(_) => {
-                dispatch::execute_delete(&host, action, &input.item, &input.owner)
+                dispatch::execute_delete(host, action, &input.item, &input.owner)
                     .map(|()| Outcome::default())
             }
         },
-        CallKind::Progress => dispatch::progress(&host, action, &input.operation_id, &input.owner)
+        CallKind::Progress => dispatch::progress(host, action, &input.operation_id, &input.owner)
             .map(|p| Outcome {
                 progress: Some(progress(p)),
                 ..Outcome::default()
             }),
-        CallKind::Cancel => dispatch::cancel(&host, action, &input.operation_id, &input.owner)
+        CallKind::Cancel => dispatch::cancel(host, action, &input.operation_id, &input.owner)
             .map(|()| Outcome::default()),
         CallKind::Ready => {
             let items: Vec<_> = input
@@ -90,7 +110,7 @@ fn drive(scenario: &Request, cluster: Arc<Cluster>) -> Result<Outcome, String> {
                     name: i.name.clone(),
                 })
                 .collect();
-            dispatch::are_additional_items_ready(&host, action, &items, &input.owner).map(|ready| {
+            dispatch::are_additional_items_ready(host, action, &items, &input.owner).map(|ready| {
                 Outcome {
                     ready: Some(ready),
                     ..Outcome::default()

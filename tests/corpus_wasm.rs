@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use sim_cluster::{Cluster as SimCluster, Gvr, SimError};
+use sim_cluster::{Cluster as SimCluster, Gvr};
 use velero_plugin_for_csi::wasm::bindings::{ApiResource, Condition, KubeError, ObjectRef};
 use velero_plugin_for_csi::wasm::{Cluster, ClusterFuture};
 
@@ -20,18 +20,7 @@ fn gvr(api: &ApiResource) -> Gvr {
     Gvr::new(&api.group, &api.version, &api.resource)
 }
 
-fn kube_error(error: SimError) -> KubeError {
-    match error {
-        SimError::NotFound(m) => KubeError::NotFound(m),
-        SimError::AlreadyExists(m) => KubeError::AlreadyExists(m),
-        SimError::Conflict(m) => KubeError::Conflict(m),
-        SimError::Forbidden(m) => KubeError::Forbidden(m),
-        SimError::Invalid(m) => KubeError::Invalid(m),
-        SimError::Timeout(m) => KubeError::Timeout(m),
-        SimError::Unavailable(m) => KubeError::Unavailable(m),
-        SimError::Other(m) => KubeError::Other(m),
-    }
-}
+sim_cluster::kube_error_from_sim!(fn kube_error -> KubeError);
 
 fn parse(json: &str) -> Result<serde_json::Value, KubeError> {
     serde_json::from_str(json).map_err(|e| KubeError::Invalid(e.to_string()))

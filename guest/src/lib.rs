@@ -2,37 +2,29 @@
 //!
 //! This crate compiles to one WebAssembly component (`wasm32-wasip2`) that exports the
 //! `velero:csi/actions` interface of `wit/csi.wit`. Every action is pure logic over the
-//! JSON it is given and the host calls it may make ([`host::Host`]); it has no filesystem,
-//! network or clock of its own. The same code also builds natively, so that the actions
-//! can be tested without a WebAssembly runtime.
+//! JSON it is given and the host calls it may make ([`adapter::imports::Imports`]); it has
+//! no filesystem, network or clock of its own. The same code also builds natively, so that
+//! the actions can be tested without a WebAssembly runtime (with the `sim` feature, against
+//! the simulated cluster).
 //!
-//! Data path: `component` (built for `wasm32` only) receives a call → [`actions`] finds the registered action →
-//! the action reads and edits the [`item::Item`] JSON in place → the result goes back
-//! through `component` to the host.
+//! Data path: the host calls an export of `adapter::component` (built for `wasm32` only)
+//! → [`adapter::dispatch`] parses the request text into [`model`] values and finds the
+//! action through the kind-checked lookup of [`registry`] → the action (one file each in
+//! [`actions`], using the CSI helpers of [`csi`]) reads and edits the [`model::item::Item`]
+//! JSON in place, calling the host through [`adapter::imports::Imports`] → the result goes
+//! back through `adapter::component` to the host.
+//!
+//! Layout: [`adapter`] faces the WebAssembly boundary and the host; [`registry`] holds the
+//! action traits and the registry; [`actions`] the ten actions; [`csi`] the CSI domain
+//! helpers; [`model`] the data types, JSON access and errors.
 
 pub mod actions;
-#[cfg(target_arch = "wasm32")]
-pub mod component;
-pub mod datamover;
-pub mod dispatch;
-pub mod error;
-pub mod finalize;
-pub mod fs_backup;
-pub mod host;
-pub mod item;
-pub mod json;
-pub mod keys;
-pub mod kube;
-pub mod labels;
-pub mod quantity;
-pub mod restore_claim;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod sim_host;
-pub mod snapshot_class;
-pub mod snapshots;
-pub mod time;
-pub mod velero;
-pub mod volumes;
+pub mod adapter;
+pub mod csi;
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub mod model;
+pub mod registry;
 
 /// Bindings generated from `wit/csi.wit`.
 pub mod bindings {

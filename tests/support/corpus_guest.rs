@@ -1,11 +1,11 @@
 //! The scenario corpus's calls made through the embedded component under wasmtime, with a
-//! frozen clock (deterministic operation IDs) and guest logs discarded; the runners choose
-//! the cluster behind the host's `kube` import.
+//! frozen clock (deterministic operation IDs) and the guest's log records captured for the
+//! `logs` expectation; the runners choose the cluster behind the host's `kube` import.
 
 use std::sync::Arc;
 
-use scenarios::{CallKind, Identifier, Outcome, Progress, Request};
-use velero_plugin_for_csi::logging::{LogSink, Record};
+use scenarios::{CallKind, Identifier, LogLevel, LogRecord, Outcome, Progress, Reply, Request};
+use velero_plugin_for_csi::logging::{Level, Record};
 use velero_plugin_for_csi::wasm::bindings::{
     ActionKind, Datetime, OperationProgress, ResourceIdentifier, RestoreInput,
 };
@@ -27,11 +27,24 @@ impl WallClock for Frozen {
     }
 }
 
-/// Guest logs are not part of the expectations.
-struct Discard;
+#[path = "captured_logs.rs"]
+mod captured_logs;
 
-impl LogSink for Discard {
-    fn log(&self, _: Record) {}
+use captured_logs::CapturedLogs;
+
+/// A record the guest logged (the host's own records have another source than the action).
+fn log_record(record: Record) -> LogRecord {
+    let level = match record.level {
+        Level::Trace => LogLevel::Trace,
+        Level::Debug => LogLevel::Debug,
+        Level::Info => LogLevel::Info,
+        Level::Warn => LogLevel::Warn,
+        Level::Error => LogLevel::Error,
+    };
+    LogRecord {
+        level,
+        message: record.message,
+    }
 }
 
 fn ids(ids: Vec<ResourceIdentifier>) -> Vec<Identifier> {
@@ -62,10 +75,29 @@ fn progress(p: OperationProgress) -> Progress {
     }
 }
 
-pub async fn drive(scenario: &Request, cluster: Arc<dyn Cluster>) -> Result<Outcome, String> {
+/// Makes the call through the component; the reply carries the records the guest logged.
+pub async fn drive(scenario: &Request, cluster: Arc<dyn Cluster>) -> Reply {
+    let logs = Arc::new(CapturedLogs::default());
+    let result = call(scenario, cluster, logs.clone()).await;
+    Reply {
+        result,
+        logs: logs
+            .records()
+            .into_iter()
+            .filter(|r| r.source == scenario.action)
+            .map(log_record)
+            .collect(),
+    }
+}
+
+async fn call(
+    scenario: &Request,
+    cluster: Arc<dyn Cluster>,
+    logs: Arc<CapturedLogs>,
+) -> Result<Outcome, String> {
     let services = HostServices {
         cluster,
-        logger: Arc::new(Discard),
+        logger: logs,
         clock: Arc::new(Frozen),
     };
     let runtime = GuestRuntime::embedded(services)

@@ -3,24 +3,24 @@
 //! For a claim bound to a CSI volume, creates a VolumeSnapshot and either hands it to Velero
 //! as an additional item (CSI snapshot mode) or waits for its storage snapshot handle and
 //! creates a DataUpload for the node agent (data-mover mode, an asynchronous operation).
-//! The claim is edited in place: only the annotations and labels listed in [actions §2.1](../../../docs/actions.md#21-pvc-backup-veleroiocsi-pvc-backupper) change.
+//! The claim is edited in place: only the annotations and labels listed in the spec change.
 
 use serde_json::{Map, Value, json};
 
-use super::{BackupItemAction, identifier};
+use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::{BackupOutput, OperationProgress};
-use crate::datamover::upload::{self, UploadSource};
-use crate::datamover::{no_progress, progress_of};
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::item::Item;
-use crate::json::{name, str_at};
-use crate::keys;
-use crate::kube::{cluster_scoped, resources};
-use crate::labels::normalize;
-use crate::snapshots::{delete_snapshot_only, delete_with_snapshot, wait_for_handle};
-use crate::velero::Backup;
-use crate::{fs_backup, snapshot_class, volumes};
+use crate::csi::datamover::upload::{self, UploadSource};
+use crate::csi::datamover::{no_progress, progress_of};
+use crate::csi::snapshots::{delete_snapshot_only, delete_with_snapshot, wait_for_handle};
+use crate::csi::{fs_backup, snapshot_class, volumes};
+use crate::model::error::ActionError;
+use crate::model::item::Item;
+use crate::model::json::{name, str_at};
+use crate::model::kube::{cluster_scoped, resources};
+use crate::model::labels::normalize;
+use crate::model::velero::Backup;
+use crate::registry::{BackupItemAction, identifier};
+use csi_common::keys;
 
 /// The PVC backup action.
 pub struct PvcBackup;
@@ -71,7 +71,7 @@ fn check_decodable(item: &Item) -> Result<(), ActionError> {
 }
 
 /// GET the StorageClass `name`.
-fn storage_class(host: &dyn Host, name: &str) -> Result<Value, ActionError> {
+fn storage_class(host: &dyn Imports, name: &str) -> Result<Value, ActionError> {
     const CONTEXT: &str = "error getting storage class";
     if name.is_empty() {
         // client-go refuses an empty name before sending anything.
@@ -116,7 +116,7 @@ fn new_volume_snapshot(item: &Item, backup: &Backup, class: &str) -> Value {
 impl BackupItemAction for PvcBackup {
     fn execute(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         mut item: Item,
         backup: &Backup,
     ) -> Result<BackupOutput, ActionError> {
@@ -346,7 +346,7 @@ impl BackupItemAction for PvcBackup {
 
     fn progress(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         operation_id: &str,
         backup: &Backup,
     ) -> Result<OperationProgress, ActionError> {
@@ -378,7 +378,7 @@ impl BackupItemAction for PvcBackup {
 
     fn cancel(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         operation_id: &str,
         backup: &Backup,
     ) -> Result<(), ActionError> {
@@ -401,135 +401,35 @@ impl BackupItemAction for PvcBackup {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use serde_json::{Value, json};
-    use sim_cluster::{Cluster, Fault, Gvr, SimError, SnapshotPlan, Verb};
+    use serde_json::json;
+    use sim_cluster::{Fault, SimError, Verb};
 
     use super::*;
-    use crate::sim_host::SimHost;
-    use crate::snapshots::WAIT_TIMEOUT;
-
-    const OP: &str = "du-11111111-2222-3333-4444-555555555555.aaaaaaaa-bbbb-ccc2bab87";
-
-    /// RFC 7386 merge patch, for building variants of the fixtures.
-    fn merged(mut base: Value, patch: Value) -> Value {
-        fn merge(target: &mut Value, patch: &Value) {
-            let Value::Object(patch) = patch else {
-                *target = patch.clone();
-                return;
-            };
-            if !target.is_object() {
-                *target = json!({});
-            }
-            let target = target.as_object_mut().expect("an object");
-            for (key, value) in patch {
-                if value.is_null() {
-                    target.remove(key);
-                } else {
-                    merge(target.entry(key.clone()).or_insert(Value::Null), value);
-                }
-            }
-        }
-        merge(&mut base, &patch);
-        base
-    }
-
-    /// [scenarios §5.0](../../../docs/scenarios.md#50-shared-fixtures) fixtures.
-    fn backup_json(patch: Value) -> Value {
-        merged(
-            json!({
-                "apiVersion": "velero.io/v1",
-                "kind": "Backup",
-                "metadata": {"namespace": "velero", "name": "b1", "uid": "11111111-2222-3333-4444-555555555555",
-                             "annotations": {"velero.io/resource-timeout": "10m0s"}},
-                "spec": {"csiSnapshotTimeout": "0s", "itemOperationTimeout": "4h0m0s", "storageLocation": "default", "ttl": "720h0m0s"},
-                "status": {"phase": "InProgress"}
-            }),
-            patch,
-        )
-    }
-
-    fn backup(patch: Value) -> Backup {
-        Backup::from_value(backup_json(patch))
-    }
-
-    fn claim(patch: Value) -> Value {
-        merged(
-            json!({
-                "apiVersion": "v1",
-                "kind": "PersistentVolumeClaim",
-                "metadata": {"namespace": "app", "name": "data", "uid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "labels": {"app": "web"}},
-                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}},
-                         "storageClassName": "sc-csi", "volumeMode": "Filesystem", "volumeName": "pv-1",
-                         "volumeAttributesClassName": "gold"},
-                "status": {"phase": "Bound"}
-            }),
-            patch,
-        )
-    }
-
-    fn volume(patch: Value) -> Value {
-        merged(
-            json!({
-                "apiVersion": "v1",
-                "kind": "PersistentVolume",
-                "metadata": {"name": "pv-1"},
-                "spec": {"capacity": {"storage": "5Gi"}, "csi": {"driver": "hostpath.csi.k8s.io", "volumeHandle": "volume-1"},
-                         "claimRef": {"namespace": "app", "name": "data"}, "storageClassName": "sc-csi"},
-                "status": {"phase": "Bound"}
-            }),
-            patch,
-        )
-    }
-
-    fn storage_class_fixture() -> Value {
-        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "sc-csi"}, "provisioner": "hostpath.csi.k8s.io"})
-    }
-
-    fn snapshot_class_fixture() -> Value {
-        json!({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
-               "metadata": {"name": "snap-default", "labels": {"velero.io/csi-volumesnapshot-class": "true"}},
-               "driver": "hostpath.csi.k8s.io", "deletionPolicy": "Delete"})
-    }
-
-    fn pod(annotations: Value, volume_name: &str) -> Value {
-        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": "app", "name": "web-0", "annotations": annotations},
-               "spec": {"volumes": [{"name": volume_name, "persistentVolumeClaim": {"claimName": "data"}}]}})
-    }
+    use crate::adapter::sim::SimImports;
+    use crate::fixtures::{
+        backup, claim, imports_with, item, snapshot_class, storage_class, volume,
+    };
 
     /// A host over a cluster holding the PV, the StorageClass, the class and the claim.
-    fn host() -> SimHost {
-        host_with([
+    fn host() -> SimImports {
+        imports_with([
             volume(json!({})),
-            storage_class_fixture(),
-            snapshot_class_fixture(),
+            storage_class(json!({})),
+            snapshot_class(json!({})),
             claim(json!({})),
         ])
     }
 
-    fn host_with(objects: impl IntoIterator<Item = Value>) -> SimHost {
-        let cluster = Arc::new(Cluster::new());
-        cluster.seed(objects);
-        SimHost::new(cluster)
-    }
-
     fn execute(
-        host: &SimHost,
+        host: &SimImports,
         claim: &Value,
         backup: &Backup,
     ) -> Result<BackupOutput, ActionError> {
-        let item = Item::parse("item", &claim.to_string()).unwrap();
-        PvcBackup.execute(host, item, backup)
-    }
-
-    fn item_of(output: &BackupOutput) -> Value {
-        serde_json::from_str(&output.item).unwrap()
+        PvcBackup.execute(host, item(claim), backup)
     }
 
     /// The calls so far, as (verb, resource.group, namespace, name).
-    fn calls(host: &SimHost) -> Vec<(Verb, String, Option<String>, String)> {
+    fn calls(host: &SimImports) -> Vec<(Verb, String, Option<String>, String)> {
         host.cluster()
             .calls()
             .into_iter()
@@ -572,19 +472,6 @@ mod tests {
         ]
     }
 
-    fn snapshots(host: &SimHost) -> Vec<Value> {
-        host.cluster().objects(&Gvr::new(
-            "snapshot.storage.k8s.io",
-            "v1",
-            "volumesnapshots",
-        ))
-    }
-
-    fn uploads(host: &SimHost) -> Vec<Value> {
-        host.cluster()
-            .objects(&Gvr::new("velero.io", "v2alpha1", "datauploads"))
-    }
-
     fn fault(verb: Verb, resource: &str, error: SimError) -> Fault {
         Fault {
             verb,
@@ -593,251 +480,6 @@ mod tests {
             error,
             times: None,
         }
-    }
-
-    fn assert_skipped(output: &BackupOutput, input: &Value) {
-        assert_eq!(
-            output.item,
-            input.to_string(),
-            "item must come back byte for byte"
-        );
-        assert!(output.additional_items.is_empty());
-        assert!(output.operation_id.is_empty());
-        assert!(output.post_operation_items.is_empty());
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 1.
-    #[test]
-    fn scenario_01_snapshot_volumes_explicitly_false() {
-        let host = host();
-        let input = claim(json!({}));
-        let output = execute(
-            &host,
-            &input,
-            &backup(json!({"spec": {"snapshotVolumes": false}})),
-        )
-        .unwrap();
-        assert_skipped(&output, &input);
-        assert!(host.cluster().calls().is_empty());
-        assert_eq!(
-            host.logs()[1],
-            (
-                Level::Info,
-                "Volume snapshotting not requested for backup velero/b1".to_owned()
-            )
-        );
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 2.
-    #[test]
-    fn scenario_02_finalizing_phases() {
-        for phase in ["Finalizing", "FinalizingPartiallyFailed"] {
-            let host = host();
-            let input = claim(json!({}));
-            let output =
-                execute(&host, &input, &backup(json!({"status": {"phase": phase}}))).unwrap();
-            assert_skipped(&output, &input);
-            assert!(host.cluster().calls().is_empty());
-        }
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenarios 3 and 14 (and a null `snapshotVolumes` counts as unset).
-    #[test]
-    fn scenario_03_snapshot_volumes_true_or_unset_is_the_happy_path() {
-        for snapshot_volumes in [json!(true), Value::Null, json!({})] {
-            let host = host();
-            let patch = if snapshot_volumes == json!({}) {
-                json!({})
-            } else {
-                json!({"spec": {"snapshotVolumes": snapshot_volumes}})
-            };
-            let b = backup_json(patch);
-            let output = execute(&host, &claim(json!({})), &Backup::from_value(b)).unwrap();
-            assert_eq!(output.additional_items.len(), 1);
-            assert_eq!(calls(&host), calls_before_create());
-        }
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 4.
-    #[test]
-    fn scenario_04_claim_without_volume_name() {
-        let host = host();
-        let error = execute(
-            &host,
-            &claim(json!({"spec": {"volumeName": ""}})),
-            &backup(json!({})),
-        )
-        .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "PVC app/data has no volume backing this claim"
-        );
-        assert!(host.cluster().calls().is_empty());
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 5.
-    #[test]
-    fn scenario_05_pending_claim() {
-        let host = host();
-        let error = execute(
-            &host,
-            &claim(json!({"status": {"phase": "Pending"}})),
-            &backup(json!({})),
-        )
-        .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "PVC app/data is in phase Pending and is not bound to a volume"
-        );
-        assert!(host.cluster().calls().is_empty());
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 6.
-    #[test]
-    fn scenario_06_volume_missing() {
-        let host = host_with([storage_class_fixture(), snapshot_class_fixture()]);
-        let error = execute(&host, &claim(json!({})), &backup(json!({}))).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("failed to get PV pv-1 for PVC app/data: "),
-            "{error}"
-        );
-        assert!(snapshots(&host).is_empty());
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 7.
-    #[test]
-    fn scenario_07_volume_not_csi() {
-        let host = host_with([
-            volume(json!({"spec": {"csi": null, "hostPath": {"path": "/data"}}})),
-            storage_class_fixture(),
-            snapshot_class_fixture(),
-        ]);
-        let input = claim(json!({}));
-        let output = execute(&host, &input, &backup(json!({}))).unwrap();
-        let mut expected = input.clone();
-        expected["metadata"]["annotations"] = json!({"backup.velero.io/skipped-no-csi-pv": "true"});
-        assert_eq!(item_of(&output), expected);
-        assert!(
-            output.additional_items.is_empty()
-                && output.operation_id.is_empty()
-                && output.post_operation_items.is_empty()
-        );
-        assert_eq!(
-            calls(&host),
-            [call(Verb::Get, "persistentvolumes", None, "pv-1")]
-        );
-        assert!(host.logs().contains(&(
-            Level::Info,
-            "Skipping PVC app/data, associated PV pv-1 is not a CSI volume".to_owned()
-        )));
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 8.
-    #[test]
-    fn scenario_08_volume_not_csi_and_no_storage_class() {
-        let host = host_with([volume(
-            json!({"spec": {"csi": null, "hostPath": {"path": "/data"}}}),
-        )]);
-        let output = execute(
-            &host,
-            &claim(json!({"spec": {"storageClassName": null}})),
-            &backup(json!({})),
-        )
-        .unwrap();
-        assert_eq!(
-            item_of(&output)["metadata"]["annotations"]["backup.velero.io/skipped-no-csi-pv"],
-            "true"
-        );
-        assert_eq!(calls(&host).len(), 1);
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 9.
-    #[test]
-    fn scenario_09_fs_backup_opt_in() {
-        let host = host();
-        host.cluster().seed([pod(
-            json!({"backup.velero.io/backup-volumes": "vol"}),
-            "vol",
-        )]);
-        let input = claim(json!({}));
-        let output = execute(&host, &input, &backup(json!({}))).unwrap();
-        assert_skipped(&output, &input);
-        assert_eq!(calls(&host), calls_before_create()[..2]);
-        assert!(host.logs().contains(&(
-            Level::Info,
-            "Skipping  PVC app/data, PV pv-1 will be backed up using FS uploader".to_owned()
-        )));
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 10.
-    #[test]
-    fn scenario_10_fs_backup_opt_out_default() {
-        let host = host();
-        host.cluster().seed([pod(Value::Null, "vol")]);
-        let input = claim(json!({}));
-        let output = execute(
-            &host,
-            &input,
-            &backup(json!({"spec": {"defaultVolumesToFsBackup": true}})),
-        )
-        .unwrap();
-        assert_skipped(&output, &input);
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 11.
-    #[test]
-    fn scenario_11_fs_backup_opt_out_exclusion() {
-        let host = host();
-        host.cluster().seed([pod(
-            json!({"backup.velero.io/backup-volumes-excludes": "vol"}),
-            "vol",
-        )]);
-        let output = execute(
-            &host,
-            &claim(json!({})),
-            &backup(json!({"spec": {"defaultVolumesToFsBackup": true}})),
-        )
-        .unwrap();
-        assert_eq!(output.additional_items.len(), 1);
-        assert_eq!(snapshots(&host).len(), 1);
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 12.
-    #[test]
-    fn scenario_12_pod_listing_fails() {
-        let host = host();
-        host.cluster().inject(fault(
-            Verb::List,
-            "pods",
-            SimError::Forbidden(
-                "pods is forbidden: User \"velero\" cannot list resource \"pods\"".into(),
-            ),
-        ));
-        let error = execute(&host, &claim(json!({})), &backup(json!({}))).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "pods is forbidden: User \"velero\" cannot list resource \"pods\""
-        );
-        assert!(snapshots(&host).is_empty());
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 13.
-    #[test]
-    fn scenario_13_no_storage_class() {
-        let host = host();
-        let error = execute(
-            &host,
-            &claim(json!({"spec": {"storageClassName": null}})),
-            &backup(json!({})),
-        )
-        .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "Cannot snapshot PVC app/data, PVC has no storage class."
-        );
-        assert_eq!(calls(&host), calls_before_create()[..2]);
     }
 
     /// An empty class name is present: it fails where client-go refuses the GET.
@@ -857,145 +499,6 @@ mod tests {
         assert_eq!(calls(&host), calls_before_create()[..2]);
     }
 
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 14.
-    #[test]
-    fn scenario_14_happy_path_csi_snapshot_mode() {
-        let host = host();
-        let input = claim(json!({}));
-        let output = execute(&host, &input, &backup(json!({}))).unwrap();
-        assert_eq!(calls(&host), calls_before_create());
-
-        let created = host.cluster().calls()[4].body.clone().unwrap();
-        assert_eq!(
-            created,
-            json!({
-                "apiVersion": "snapshot.storage.k8s.io/v1",
-                "kind": "VolumeSnapshot",
-                "metadata": {"generateName": "velero-data-", "namespace": "app", "labels": {"app": "web", "velero.io/backup-name": "b1"}},
-                "spec": {"source": {"persistentVolumeClaimName": "data"}, "volumeSnapshotClassName": "snap-default"}
-            })
-        );
-
-        let mut expected = input.clone();
-        expected["metadata"]["annotations"] = json!({
-            "velero.io/volume-snapshot-name": "velero-data-abcde",
-            "backup.velero.io/must-include-additional-items": "true"
-        });
-        expected["metadata"]["labels"] = json!({"app": "web", "velero.io/volume-snapshot-name": "velero-data-abcde", "velero.io/backup-name": "b1"});
-        assert_eq!(
-            item_of(&output),
-            expected,
-            "only the annotations and labels change; unknown fields survive"
-        );
-        assert_eq!(
-            output.additional_items,
-            [identifier(
-                "snapshot.storage.k8s.io",
-                "volumesnapshots",
-                "app",
-                "velero-data-abcde"
-            )]
-        );
-        assert!(output.operation_id.is_empty() && output.post_operation_items.is_empty());
-
-        assert_eq!(
-            host.logs(),
-            [
-                (Level::Info, "Starting PVCBackupItemAction".to_owned()),
-                (
-                    Level::Debug,
-                    "Fetching underlying PV for PVC app/data".to_owned()
-                ),
-                (
-                    Level::Info,
-                    "Fetching storage class for PV sc-csi".to_owned()
-                ),
-                (
-                    Level::Debug,
-                    "Fetching volumesnapshot class for hostpath.csi.k8s.io".to_owned()
-                ),
-                (Level::Info, "volumesnapshot class=snap-default".to_owned()),
-                (
-                    Level::Info,
-                    "Created volumesnapshot app/velero-data-abcde".to_owned()
-                ),
-                (
-                    Level::Info,
-                    "Returning from PVCBackupItemAction with 1 additionalItems to backup"
-                        .to_owned()
-                ),
-                (
-                    Level::Debug,
-                    "volumesnapshots.snapshot.storage.k8s.io: velero-data-abcde".to_owned()
-                ),
-            ]
-        );
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 15.
-    #[test]
-    fn scenario_15_claim_labels_are_copied_and_backup_name_overwritten() {
-        let host = host();
-        let input = claim(json!({"metadata": {"labels": {"velero.io/backup-name": "old"}}}));
-        let output = execute(&host, &input, &backup(json!({}))).unwrap();
-        assert_eq!(
-            snapshots(&host)[0]["metadata"]["labels"],
-            json!({"app": "web", "velero.io/backup-name": "b1"})
-        );
-        assert_eq!(
-            item_of(&output)["metadata"]["labels"]["velero.io/backup-name"],
-            "b1"
-        );
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 16.
-    #[test]
-    fn scenario_16_long_backup_name() {
-        let host = host();
-        let long = "nightly-backup-of-the-production-cluster-with-a-very-long-name-2024-01";
-        let output = execute(
-            &host,
-            &claim(json!({})),
-            &backup(json!({"metadata": {"name": long}})),
-        )
-        .unwrap();
-        let normalised = "nightly-backup-of-the-production-cluster-with-a-very-long9086ae";
-        assert_eq!(
-            snapshots(&host)[0]["metadata"]["labels"]["velero.io/backup-name"],
-            normalised
-        );
-        assert_eq!(
-            item_of(&output)["metadata"]["labels"]["velero.io/backup-name"],
-            normalised
-        );
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 17.
-    #[test]
-    fn scenario_17_storage_class_get_fails() {
-        let host = host_with([volume(json!({})), snapshot_class_fixture()]);
-        let error = execute(&host, &claim(json!({})), &backup(json!({}))).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("error getting storage class: "),
-            "{error}"
-        );
-        assert!(snapshots(&host).is_empty());
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 18.
-    #[test]
-    fn scenario_18_no_class_for_the_driver() {
-        let host = host_with([volume(json!({})), storage_class_fixture()]);
-        let error = execute(&host, &claim(json!({})), &backup(json!({}))).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "failed to get volumesnapshotclass for storageclass sc-csi: error getting volumesnapshotclass: failed to get volumesnapshotclass for provisioner hostpath.csi.k8s.io, ensure that the desired volumesnapshot class has the velero.io/csi-volumesnapshot-class label"
-        );
-        assert!(snapshots(&host).is_empty());
-    }
-
     /// The class-list error keeps its typed cause through both wraps.
     #[test]
     fn class_list_error_is_wrapped() {
@@ -1011,330 +514,6 @@ mod tests {
             "failed to get volumesnapshotclass for storageclass sc-csi: error listing volumesnapshot classes: the server could not find the requested resource"
         );
         assert!(matches!(error, ActionError::Kube { .. }));
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 19.
-    #[test]
-    fn scenario_19_snapshot_create_fails() {
-        let host = host();
-        host.cluster().inject(fault(
-            Verb::Create,
-            "volumesnapshots",
-            SimError::Forbidden("volumesnapshots is forbidden".into()),
-        ));
-        let error = execute(&host, &claim(json!({})), &backup(json!({}))).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "error creating volume snapshot: volumesnapshots is forbidden"
-        );
-    }
-
-    fn data_mover(patch: Value) -> Backup {
-        backup(merged(json!({"spec": {"snapshotMoveData": true}}), patch))
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 20.
-    #[test]
-    fn scenario_20_data_mover_happy_path() {
-        let host = host();
-        let input = claim(json!({}));
-        let output = execute(&host, &input, &data_mover(json!({}))).unwrap();
-
-        let mut expected_calls = calls_before_create();
-        expected_calls.extend([call(
-            Verb::Watch,
-            "volumesnapshots.snapshot.storage.k8s.io",
-            Some("app"),
-            "velero-data-abcde",
-        )]);
-        let got = calls(&host);
-        assert_eq!(got[..6], expected_calls[..]);
-        assert_eq!(
-            (got[6].0, got[6].1.as_str(), got[6].2.as_deref()),
-            (
-                Verb::Watch,
-                "volumesnapshotcontents.snapshot.storage.k8s.io",
-                None
-            )
-        );
-        assert_eq!(
-            got[7],
-            call(Verb::Create, "datauploads.velero.io", Some("velero"), "")
-        );
-        assert_eq!(got.len(), 8);
-
-        assert_eq!(output.operation_id, OP);
-        assert!(output.additional_items.is_empty());
-        assert_eq!(
-            output.post_operation_items,
-            [identifier("velero.io", "datauploads", "velero", "b1-abcde")]
-        );
-
-        let upload = uploads(&host).remove(0);
-        assert_eq!(upload["metadata"]["name"], "b1-abcde");
-        assert_eq!(
-            upload["metadata"]["ownerReferences"],
-            json!([{"apiVersion": "velero.io/v1", "kind": "Backup", "name": "b1", "uid": "11111111-2222-3333-4444-555555555555", "controller": true}])
-        );
-        assert_eq!(
-            upload["metadata"]["labels"],
-            json!({"velero.io/backup-name": "b1", "velero.io/backup-uid": "11111111-2222-3333-4444-555555555555",
-                   "velero.io/pvc-uid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "velero.io/async-operation-id": OP})
-        );
-        assert_eq!(
-            upload["spec"],
-            json!({"snapshotType": "CSI", "csiSnapshot": {"volumeSnapshot": "velero-data-abcde", "storageClass": "sc-csi", "snapshotClass": "snap-default"},
-                   "sourcePVC": "data", "sourceNamespace": "app", "backupStorageLocation": "default", "operationTimeout": "0s"})
-        );
-
-        let item = item_of(&output);
-        assert_eq!(
-            item["metadata"]["annotations"],
-            json!({"velero.io/volume-snapshot-name": "velero-data-abcde", "backup.velero.io/must-include-additional-items": "true",
-                   "velero.io/data-upload-name": "velero/b1-abcde"})
-        );
-        assert_eq!(
-            item["metadata"]["labels"],
-            json!({"app": "web", "velero.io/volume-snapshot-name": "velero-data-abcde", "velero.io/backup-name": "b1"})
-        );
-        // The snapshot stays for the data mover.
-        assert_eq!(snapshots(&host).len(), 1);
-        let logs = host.logs();
-        assert!(logs.contains(&(
-            Level::Info,
-            "DataUpload is submitted successfully.".to_owned()
-        )));
-        assert!(
-            logs.iter()
-                .all(|(level, _)| *level != Level::Error && *level != Level::Warn),
-            "{logs:?}"
-        );
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 21.
-    #[test]
-    fn scenario_21_uploader_config() {
-        let host = host();
-        execute(
-            &host,
-            &claim(json!({})),
-            &data_mover(json!({"spec": {"uploaderConfig": {"parallelFilesUpload": 4}}})),
-        )
-        .unwrap();
-        assert_eq!(
-            uploads(&host)[0]["spec"]["dataMoverConfig"],
-            json!({"ParallelFilesUpload": "4"})
-        );
-        for config in [
-            json!({"uploaderConfig": {"parallelFilesUpload": 0}}),
-            json!({}),
-        ] {
-            let host = self::host();
-            execute(
-                &host,
-                &claim(json!({})),
-                &data_mover(json!({"spec": config})),
-            )
-            .unwrap();
-            assert!(uploads(&host)[0]["spec"].get("dataMoverConfig").is_none());
-        }
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 22.
-    #[test]
-    fn scenario_22_never_bound() {
-        let host = host();
-        host.cluster().set_snapshot_plan(SnapshotPlan {
-            never_bind: true,
-            ..SnapshotPlan::default()
-        });
-        let error = execute(
-            &host,
-            &claim(json!({})),
-            &data_mover(json!({"spec": {"csiSnapshotTimeout": "12s"}})),
-        )
-        .unwrap_err();
-        assert_eq!(error.to_string(), WAIT_TIMEOUT);
-        assert_eq!(host.cluster().elapsed(), Duration::from_secs(12));
-        let got = calls(&host);
-        assert_eq!(
-            got[5..],
-            [
-                call(
-                    Verb::Watch,
-                    "volumesnapshots.snapshot.storage.k8s.io",
-                    Some("app"),
-                    "velero-data-abcde"
-                ),
-                call(
-                    Verb::Get,
-                    "volumesnapshots.snapshot.storage.k8s.io",
-                    Some("app"),
-                    "velero-data-abcde"
-                ),
-                call(
-                    Verb::Delete,
-                    "volumesnapshots.snapshot.storage.k8s.io",
-                    Some("app"),
-                    "velero-data-abcde"
-                ),
-            ]
-        );
-        assert!(snapshots(&host).is_empty() && uploads(&host).is_empty());
-        assert!(host.logs().contains(&(
-            Level::Error,
-            format!("Fail to wait VolumeSnapshot snapshot handle created: {WAIT_TIMEOUT}")
-        )));
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 23.
-    #[test]
-    fn scenario_23_content_error_at_timeout() {
-        let host = host();
-        host.cluster().set_snapshot_plan(SnapshotPlan {
-            content_error: Some("quota exceeded".into()),
-            ..SnapshotPlan::default()
-        });
-        let error = execute(
-            &host,
-            &claim(json!({})),
-            &data_mover(json!({"spec": {"csiSnapshotTimeout": "12s"}})),
-        )
-        .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "CSI got timed out with error: quota exceeded"
-        );
-        let patch = host
-            .cluster()
-            .calls()
-            .into_iter()
-            .find(|c| c.verb == Verb::Patch)
-            .expect("the content is patched");
-        assert_eq!(
-            patch.resource,
-            "volumesnapshotcontents.snapshot.storage.k8s.io"
-        );
-        assert_eq!(
-            patch.body,
-            Some(json!({"spec": {"deletionPolicy": "Delete"}}))
-        );
-        assert_eq!(
-            calls(&host).last().unwrap(),
-            &call(
-                Verb::Delete,
-                "volumesnapshots.snapshot.storage.k8s.io",
-                Some("app"),
-                "velero-data-abcde"
-            )
-        );
-        assert!(snapshots(&host).is_empty() && uploads(&host).is_empty());
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 24.
-    #[test]
-    fn scenario_24_bound_content_missing() {
-        let host = host();
-        host.cluster().inject(fault(
-            Verb::Watch,
-            "volumesnapshotcontents",
-            SimError::NotFound("volumesnapshotcontents.snapshot.storage.k8s.io not found".into()),
-        ));
-        let error = execute(&host, &claim(json!({})), &data_mover(json!({}))).unwrap_err();
-        let text = error.to_string();
-        assert!(
-            text.starts_with("failed to get volumesnapshotcontent snapcontent-"),
-            "{text}"
-        );
-        assert!(
-            text.contains(" for volumesnapshot app/velero-data-abcde: "),
-            "{text}"
-        );
-        // No waiting: the bind takes one virtual second, and the missing content ends the wait.
-        assert!(host.cluster().elapsed() < Duration::from_secs(5));
-        let verbs: Vec<_> = calls(&host)[5..]
-            .iter()
-            .map(|c| (c.0, c.1.clone()))
-            .collect();
-        assert_eq!(
-            verbs,
-            [
-                (
-                    Verb::Watch,
-                    "volumesnapshots.snapshot.storage.k8s.io".to_owned()
-                ),
-                (
-                    Verb::Watch,
-                    "volumesnapshotcontents.snapshot.storage.k8s.io".to_owned()
-                ),
-                (
-                    Verb::Get,
-                    "volumesnapshots.snapshot.storage.k8s.io".to_owned()
-                ),
-                (
-                    Verb::Patch,
-                    "volumesnapshotcontents.snapshot.storage.k8s.io".to_owned()
-                ),
-                (
-                    Verb::Delete,
-                    "volumesnapshots.snapshot.storage.k8s.io".to_owned()
-                ),
-            ]
-        );
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 25.
-    #[test]
-    fn scenario_25_data_upload_create_fails() {
-        let host = host();
-        host.cluster().inject(fault(
-            Verb::Create,
-            "datauploads",
-            SimError::Forbidden("datauploads.velero.io is forbidden".into()),
-        ));
-        let error = execute(&host, &claim(json!({})), &data_mover(json!({}))).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "error creating DataUpload: fail to create DataUpload CR: datauploads.velero.io is forbidden"
-        );
-        let got = calls(&host);
-        assert_eq!(
-            got.last().unwrap(),
-            &call(
-                Verb::Delete,
-                "volumesnapshots.snapshot.storage.k8s.io",
-                Some("app"),
-                "velero-data-abcde"
-            )
-        );
-        assert!(
-            got.iter().all(|c| c.0 != Verb::Patch),
-            "the content's deletion policy is left alone"
-        );
-        assert!(snapshots(&host).is_empty());
-        assert!(host.logs().contains(&(Level::Error, "failed to submit DataUpload: fail to create DataUpload CR: datauploads.velero.io is forbidden".to_owned())));
-    }
-
-    /// [scenarios §5.1](../../../docs/scenarios.md#51-pvc-backup), scenario 26.
-    #[test]
-    fn scenario_26_default_wait_budget_is_ten_minutes() {
-        let host = host();
-        host.cluster().set_snapshot_plan(SnapshotPlan {
-            never_bind: true,
-            ..SnapshotPlan::default()
-        });
-        let error = execute(&host, &claim(json!({})), &data_mover(json!({}))).unwrap_err();
-        assert_eq!(error.to_string(), WAIT_TIMEOUT);
-        assert_eq!(host.cluster().elapsed(), Duration::from_secs(600));
-
-        let host = self::host();
-        host.cluster().set_snapshot_plan(SnapshotPlan {
-            bind_after: Duration::from_secs(590),
-            handle_after: Duration::from_secs(595),
-            ready_after: Duration::from_secs(700),
-            ..SnapshotPlan::default()
-        });
-        execute(&host, &claim(json!({})), &data_mover(json!({}))).unwrap();
     }
 
     /// The claim must decode like v0.7.1's typed model for the fields this action reads.
@@ -1353,217 +532,5 @@ mod tests {
             );
         }
         assert!(host.cluster().calls().is_empty());
-    }
-
-    fn upload_object(name: &str, namespace: &str, status: Value) -> Value {
-        json!({
-            "apiVersion": "velero.io/v2alpha1",
-            "kind": "DataUpload",
-            "metadata": {"namespace": namespace, "name": name, "labels": {"velero.io/async-operation-id": "testing"}},
-            "spec": {"snapshotType": "CSI", "sourcePVC": "data", "sourceNamespace": "app", "backupStorageLocation": "default", "operationTimeout": "10m0s"},
-            "status": status
-        })
-    }
-
-    fn progress(host: &SimHost, op: &str) -> Result<OperationProgress, ActionError> {
-        PvcBackup.progress(host, op, &backup(json!({})))
-    }
-
-    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 27.
-    #[test]
-    fn scenario_27_progress_with_empty_operation_id() {
-        let host = host_with([]);
-        let error = progress(&host, "").unwrap_err();
-        assert_eq!(error.to_string(), "operation ID  is invalid");
-        assert!(matches!(error, ActionError::InvalidOperationId(_)));
-        assert!(host.cluster().calls().is_empty());
-    }
-
-    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 28.
-    #[test]
-    fn scenario_28_progress_without_data_upload() {
-        let host = host_with([]);
-        assert_eq!(
-            progress(&host, "testing").unwrap_err().to_string(),
-            "not found DataUpload for operationID testing"
-        );
-        let logged = host.logs();
-        assert_eq!(logged, [(Level::Error, "fail to get DataUpload for backup velero/b1: not found DataUpload for operationID testing".to_owned())]);
-        let list = &host.cluster().calls()[0];
-        assert_eq!(
-            (
-                list.verb,
-                list.namespace.as_deref(),
-                list.selector.as_deref()
-            ),
-            (
-                Verb::List,
-                None,
-                Some("velero.io/async-operation-id=testing")
-            )
-        );
-    }
-
-    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 29.
-    #[test]
-    fn scenario_29_progress_with_two_data_uploads() {
-        let host = host_with([
-            upload_object("testing", "velero", json!({})),
-            upload_object("testing-2", "velero", json!({})),
-        ]);
-        assert_eq!(
-            progress(&host, "testing").unwrap_err().to_string(),
-            "more than one DataUpload found operationID testing"
-        );
-    }
-
-    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 30.
-    #[test]
-    fn scenario_30_progress_before_the_data_mover_starts() {
-        for status in [
-            json!({}),
-            json!({"phase": ""}),
-            json!({"phase": "New", "progress": {"bytesDone": 5}}),
-        ] {
-            let host = host_with([upload_object("testing", "velero", status)]);
-            assert_eq!(progress(&host, "testing").unwrap(), no_progress());
-            assert_eq!(
-                host.logs(),
-                [(
-                    Level::Debug,
-                    "DataUpload is still not processed yet. Skip progress update.".to_owned()
-                )]
-            );
-        }
-    }
-
-    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 31.
-    #[test]
-    fn scenario_31_progress_in_progress() {
-        let host = host_with([upload_object(
-            "testing",
-            "velero",
-            json!({"phase": "InProgress", "progress": {"bytesDone": 500, "totalBytes": 1000}, "startTimestamp": "2024-05-01T09:30:00Z"}),
-        )]);
-        let p = progress(&host, "testing").unwrap();
-        assert!(!p.completed && p.err.is_empty());
-        assert_eq!(
-            (
-                p.description.as_str(),
-                p.operation_units.as_str(),
-                p.n_completed,
-                p.n_total
-            ),
-            ("InProgress", "Bytes", 500, 1000)
-        );
-        assert_eq!(p.started.unwrap().seconds, crate::sim_host::FROZEN_NOW);
-        assert!(p.updated.is_none());
-    }
-
-    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 32.
-    #[test]
-    fn scenario_32_progress_completed() {
-        let host = host_with([upload_object(
-            "testing",
-            "velero",
-            json!({"phase": "Completed", "completionTimestamp": "2024-05-01T10:30:00Z"}),
-        )]);
-        let p = progress(&host, "testing").unwrap();
-        assert!(p.completed && p.err.is_empty());
-        assert_eq!(
-            p.updated.unwrap().seconds,
-            crate::sim_host::FROZEN_NOW + 3600
-        );
-    }
-
-    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 33.
-    #[test]
-    fn scenario_33_progress_failed() {
-        let host = host_with([upload_object(
-            "testing",
-            "velero",
-            json!({"phase": "Failed", "message": "Testing error", "progress": {"bytesDone": 1000, "totalBytes": 1000}}),
-        )]);
-        let p = progress(&host, "testing").unwrap();
-        assert_eq!(
-            (
-                p.completed,
-                p.err.as_str(),
-                p.n_completed,
-                p.n_total,
-                p.operation_units.as_str(),
-                p.description.as_str()
-            ),
-            (true, "Testing error", 1000, 1000, "Bytes", "Failed")
-        );
-    }
-
-    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 34.
-    #[test]
-    fn scenario_34_progress_canceled_and_canceling() {
-        let host = host_with([upload_object(
-            "testing",
-            "velero",
-            json!({"phase": "Canceled"}),
-        )]);
-        let p = progress(&host, "testing").unwrap();
-        assert_eq!(
-            (p.completed, p.err.as_str()),
-            (true, "DataUpload is canceled")
-        );
-        let host = host_with([upload_object(
-            "testing",
-            "velero",
-            json!({"phase": "Canceling"}),
-        )]);
-        assert!(!progress(&host, "testing").unwrap().completed);
-    }
-
-    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 35.
-    #[test]
-    fn scenario_35_cancel() {
-        let before = upload_object("testing", "velero", json!({"phase": "InProgress"}));
-        let host = host_with([before.clone()]);
-        PvcBackup
-            .cancel(&host, "testing", &backup(json!({})))
-            .unwrap();
-        let after = uploads(&host).remove(0);
-        assert_eq!(after["spec"]["cancel"], true);
-        let mut without_cancel = after.clone();
-        without_cancel["spec"]
-            .as_object_mut()
-            .unwrap()
-            .remove("cancel");
-        assert_eq!(without_cancel["spec"], before["spec"]);
-        assert_eq!(after["status"], before["status"]);
-        let got = calls(&host);
-        assert_eq!(
-            got,
-            [
-                call(Verb::List, "datauploads.velero.io", None, ""),
-                call(
-                    Verb::Patch,
-                    "datauploads.velero.io",
-                    Some("velero"),
-                    "testing"
-                )
-            ]
-        );
-    }
-
-    /// [scenarios §5.2](../../../docs/scenarios.md#52-pvc-backup-progress-and-cancel), scenario 36.
-    #[test]
-    fn scenario_36_cancel_errors() {
-        let host = host_with([]);
-        let error = PvcBackup.cancel(&host, "", &backup(json!({}))).unwrap_err();
-        assert_eq!(error.to_string(), "operation ID  is invalid");
-        assert!(host.cluster().calls().is_empty());
-        let error = PvcBackup
-            .cancel(&host, "testing", &backup(json!({})))
-            .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "not found DataUpload for operationID testing"
-        );
     }
 }

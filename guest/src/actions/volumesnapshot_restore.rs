@@ -11,15 +11,15 @@
 
 use serde_json::{Value, json};
 
-use super::{RestoreItemAction, RestoreRequest, restore_output};
+use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::RestoreOutput;
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::keys;
-use crate::kube::{KubeError, message, resources};
-use crate::labels::normalize;
-use crate::snapshots::snapshot_ref;
-use crate::velero::Restore;
+use crate::csi::snapshots::snapshot_ref;
+use crate::model::error::ActionError;
+use crate::model::kube::{KubeError, message, resources};
+use crate::model::labels::normalize;
+use crate::model::velero::Restore;
+use crate::registry::{RestoreItemAction, RestoreRequest, restore_output};
+use csi_common::keys;
 
 /// Deletion policy of the static content, so that deleting the restored snapshot never
 /// deletes the storage snapshot the backup still needs.
@@ -31,7 +31,7 @@ pub struct VolumeSnapshotRestore;
 impl RestoreItemAction for VolumeSnapshotRestore {
     fn execute(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         request: RestoreRequest,
     ) -> Result<RestoreOutput, ActionError> {
         host.log(Level::Info, "Starting VolumeSnapshotRestoreItemAction");
@@ -100,7 +100,7 @@ impl RestoreItemAction for VolumeSnapshotRestore {
                         e,
                     )
                 })?;
-            let content_name = crate::json::name(&created).to_owned();
+            let content_name = crate::model::json::name(&created).to_owned();
             host.log(
                 Level::Info,
                 &format!(
@@ -151,292 +151,4 @@ fn static_content(
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use sim_cluster::{Cluster, Fault, Gvr, SimError, Verb};
-
-    use super::*;
-    use crate::item::Item;
-    use crate::sim_host::SimHost;
-
-    fn snapshot(annotations: Value) -> Value {
-        json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1",
-            "kind": "VolumeSnapshot",
-            "metadata": {"namespace": "app", "name": "velero-data-abcde", "labels": {"velero.io/backup-name": "b1"}, "annotations": annotations},
-            "spec": {"source": {"persistentVolumeClaimName": "data"}, "volumeSnapshotClassName": "snap-default"},
-            "futureField": {"x": 1}
-        })
-    }
-
-    fn annotations() -> Value {
-        json!({
-            "velero.io/csi-volumesnapshot-handle": "h1",
-            "velero.io/csi-driver-name": "hostpath.csi.k8s.io",
-            "velero.io/vsi-volumesnapshot-restore-size": "10Gi"
-        })
-    }
-
-    fn restore(spec: Value) -> Restore {
-        Restore::parse(
-            &json!({"metadata": {"namespace": "velero", "name": "r1", "uid": "u"}, "spec": spec})
-                .to_string(),
-        )
-        .unwrap()
-    }
-
-    fn execute(
-        cluster: &Arc<Cluster>,
-        item: &Value,
-        restore: Restore,
-    ) -> Result<RestoreOutput, ActionError> {
-        let text = item.to_string();
-        let request = RestoreRequest {
-            item: Item::parse("item", &text).unwrap(),
-            item_from_backup: Item::parse("itemFromBackup", &text).unwrap(),
-            restore,
-        };
-        VolumeSnapshotRestore.execute(&SimHost::new(cluster.clone()), request)
-    }
-
-    fn contents(cluster: &Cluster) -> Vec<Value> {
-        cluster.objects(&Gvr::new(
-            "snapshot.storage.k8s.io",
-            "v1",
-            "volumesnapshotcontents",
-        ))
-    }
-
-    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 95.
-    #[test]
-    fn skips_when_pv_restore_is_disabled() {
-        let cluster = Arc::new(Cluster::new());
-        let out = execute(
-            &cluster,
-            &snapshot(annotations()),
-            restore(json!({"restorePVs": false})),
-        )
-        .unwrap();
-        assert!(out.skip_restore);
-        assert!(cluster.calls().is_empty());
-    }
-
-    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 96.
-    #[test]
-    fn binds_the_snapshot_to_a_static_content() {
-        let cluster = Arc::new(Cluster::new());
-        let out = execute(&cluster, &snapshot(annotations()), restore(json!({}))).unwrap();
-        assert!(
-            !out.skip_restore && out.additional_items.is_empty() && out.operation_id.is_empty()
-        );
-
-        let calls = cluster.calls();
-        assert_eq!(calls.len(), 2);
-        assert_eq!(
-            (
-                calls[0].verb,
-                calls[0].namespace.as_deref(),
-                calls[0].name.as_str()
-            ),
-            (Verb::Get, Some("app"), "velero-data-abcde")
-        );
-        assert_eq!(calls[1].verb, Verb::Create);
-        assert_eq!(
-            calls[1].body.as_ref().unwrap(),
-            &json!({
-                "apiVersion": "snapshot.storage.k8s.io/v1",
-                "kind": "VolumeSnapshotContent",
-                "metadata": {"generateName": "velero-velero-data-abcde-", "labels": {"velero.io/restore-name": "r1"}},
-                "spec": {
-                    "deletionPolicy": "Retain",
-                    "driver": "hostpath.csi.k8s.io",
-                    "source": {"snapshotHandle": "h1"},
-                    "volumeSnapshotRef": {"kind": "VolumeSnapshot", "namespace": "app", "name": "velero-data-abcde"}
-                }
-            })
-        );
-        assert_eq!(contents(&cluster).len(), 1);
-
-        let result: Value = serde_json::from_str(&out.item).unwrap();
-        let mut expected = snapshot(annotations());
-        expected["spec"]["source"] =
-            json!({"volumeSnapshotContentName": "velero-velero-data-abcde-abcde"});
-        expected["metadata"]["annotations"]["velero.io/csi-vsc-deletion-policy"] = json!("Retain");
-        assert_eq!(result, expected);
-    }
-
-    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenarios 97 and 98.
-    #[test]
-    fn requires_the_handle_and_driver_annotations() {
-        let cluster = Arc::new(Cluster::new());
-        let mut without_handle = annotations();
-        without_handle
-            .as_object_mut()
-            .unwrap()
-            .remove("velero.io/csi-volumesnapshot-handle");
-        let error = execute(&cluster, &snapshot(without_handle), restore(json!({}))).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "Volumesnapshot app/velero-data-abcde does not have a velero.io/csi-volumesnapshot-handle annotation"
-        );
-
-        let mut without_driver = annotations();
-        without_driver
-            .as_object_mut()
-            .unwrap()
-            .remove("velero.io/csi-driver-name");
-        let error = execute(&cluster, &snapshot(without_driver), restore(json!({}))).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "Volumesnapshot app/velero-data-abcde does not have a velero.io/csi-driver-name annotation"
-        );
-        let error = execute(&cluster, &snapshot(Value::Null), restore(json!({}))).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .ends_with("does not have a velero.io/csi-volumesnapshot-handle annotation")
-        );
-        assert!(contents(&cluster).is_empty());
-    }
-
-    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 99.
-    #[test]
-    fn an_existing_snapshot_is_kept() {
-        let cluster = Arc::new(Cluster::new());
-        cluster.seed([snapshot(annotations())]);
-        let item = snapshot(annotations());
-        let out = execute(&cluster, &item, restore(json!({}))).unwrap();
-        assert_eq!(out.item, item.to_string());
-        assert!(contents(&cluster).is_empty());
-    }
-
-    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 100.
-    #[test]
-    fn namespace_mapping() {
-        let cluster = Arc::new(Cluster::new());
-        // A snapshot of that name in the original namespace does not count.
-        cluster.seed([snapshot(annotations())]);
-        let out = execute(
-            &cluster,
-            &snapshot(annotations()),
-            restore(json!({"namespaceMapping": {"app": "app2"}})),
-        )
-        .unwrap();
-        let calls = cluster.calls();
-        assert_eq!(calls[0].namespace.as_deref(), Some("app2"));
-        assert_eq!(
-            contents(&cluster)[0]["spec"]["volumeSnapshotRef"]["namespace"],
-            "app2"
-        );
-        let result: Value = serde_json::from_str(&out.item).unwrap();
-        assert_eq!(result["metadata"]["namespace"], "app");
-    }
-
-    /// [actions §2.6](../../../docs/actions.md#26-volumesnapshot-restore-veleroiocsi-volumesnapshot-restorer) step 4: any lookup error counts as "does not exist" (v0.7.1).
-    #[test]
-    fn any_lookup_error_counts_as_absent() {
-        let cluster = Arc::new(Cluster::new());
-        cluster.seed([snapshot(annotations())]);
-        cluster.inject(Fault {
-            verb: Verb::Get,
-            resource: "volumesnapshots".into(),
-            name: None,
-            error: SimError::Forbidden("volumesnapshots is forbidden".into()),
-            times: None,
-        });
-        execute(&cluster, &snapshot(annotations()), restore(json!({}))).unwrap();
-        assert_eq!(contents(&cluster).len(), 1);
-    }
-
-    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 101.
-    #[test]
-    fn content_creation_failure() {
-        let cluster = Arc::new(Cluster::new());
-        cluster.inject(Fault {
-            verb: Verb::Create,
-            resource: "volumesnapshotcontents".into(),
-            name: None,
-            error: SimError::Forbidden("volumesnapshotcontents is forbidden".into()),
-            times: None,
-        });
-        let error = execute(&cluster, &snapshot(annotations()), restore(json!({}))).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "failed to create volumesnapshotcontents velero-velero-data-abcde-: volumesnapshotcontents is forbidden"
-        );
-    }
-
-    /// [scenarios §5.9](../../../docs/scenarios.md#59-volumesnapshot-restore), scenario 102: the spec reset, on either kind of source.
-    #[test]
-    fn spec_reset() {
-        for source in [
-            json!({"persistentVolumeClaimName": "test-pvc"}),
-            json!({"volumeSnapshotContentName": "DEADFEED"}),
-        ] {
-            let cluster = Arc::new(Cluster::new());
-            let mut item = snapshot(annotations());
-            item["spec"]["source"] = source;
-            item.as_object_mut().unwrap().remove("futureField");
-            let out = execute(&cluster, &item, restore(json!({}))).unwrap();
-            let result: Value = serde_json::from_str(&out.item).unwrap();
-            assert_eq!(result["metadata"]["name"], "velero-data-abcde");
-            assert_eq!(result["metadata"]["namespace"], "app");
-            assert_eq!(
-                result["spec"],
-                json!({"source": {"volumeSnapshotContentName": "velero-velero-data-abcde-abcde"}, "volumeSnapshotClassName": "snap-default"})
-            );
-            assert!(result.get("status").is_none());
-        }
-    }
-
-    /// [scenarios §5.13](../../../docs/scenarios.md#513-helper-scenarios), scenario 146: annotation and label merge into nil, empty, disjoint and
-    /// overlapping maps, through the `Item` edits the actions use (`crate::item`).
-    #[test]
-    fn scenario_146_merge_helpers() {
-        let supplied = [("k1", "v1"), ("k2", "v2")];
-        let long = "x".repeat(70);
-        for existing in [
-            Value::Null,
-            json!({}),
-            json!({"other": "o"}),
-            json!({"k1": "old", "other": "o"}),
-        ] {
-            let object = json!({"kind": "VolumeSnapshot", "metadata": {"annotations": existing, "labels": existing}});
-            let mut item = Item::parse("item", &object.to_string()).unwrap();
-            for (key, value) in supplied {
-                item.set_annotation(key, value);
-                item.set_label(key, value);
-            }
-            item.set_label("long", &long);
-            for (key, value) in supplied {
-                assert_eq!(item.annotation(key), Some(value), "{existing}");
-                assert_eq!(item.label(key), Some(value), "{existing}");
-            }
-            assert_eq!(item.label("long"), Some(normalize(&long).as_str()));
-            if existing.get("other").is_some() {
-                assert_eq!(item.annotation("other"), Some("o"));
-                assert_eq!(item.label("other"), Some("o"));
-            }
-        }
-    }
-
-    #[test]
-    fn progress_cancel_and_readiness() {
-        let host = SimHost::new(Arc::default());
-        let restore = restore(json!({}));
-        assert!(VolumeSnapshotRestore.progress(&host, "", &restore).is_err());
-        assert!(
-            !VolumeSnapshotRestore
-                .progress(&host, "op", &restore)
-                .unwrap()
-                .completed
-        );
-        assert!(VolumeSnapshotRestore.cancel(&host, "op", &restore).is_ok());
-        assert!(
-            VolumeSnapshotRestore
-                .are_additional_items_ready(&host, &[], &restore)
-                .unwrap()
-        );
-    }
-}
+mod tests;

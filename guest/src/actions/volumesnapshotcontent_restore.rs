@@ -4,18 +4,18 @@
 //! its annotations name. Skipped when the Restore explicitly disables PV restore. Makes no
 //! API call and starts no operation.
 //!
-//! Deviation from v0.7.1 ([actions §2.7](../../../docs/actions.md#27-volumesnapshotcontent-restore-veleroiocsi-volumesnapshotcontent-restorer) **[defect]**, [behaviour §7 L7](../../../docs/behaviour.md#l7-content-restore-reads-the-secret-from-the-wrong-keys), core v1.14 fix): v0.7.1 tests for
+//! Deviation from v0.7.1 ([actions §2.7](../../../docs/actions.md#27-volumesnapshotcontent-restore-veleroiocsi-volumesnapshotcontent-restorer) **(defect)**, [behaviour §7 L7](../../../docs/behaviour.md#l7-content-restore-reads-the-secret-from-the-wrong-keys), core v1.14 fix): v0.7.1 tests for
 //! the `csi.storage.k8s.io/snapshotter-secret-name`/`-namespace` pair but then reads the
 //! Secret's name and namespace from `velero.io/csi-deletesnapshotsecret-*`, keys nothing
 //! writes, so it asks Velero for a Secret with an empty name. This action reads the name
 //! and namespace from the same `csi.storage.k8s.io/snapshotter-secret-*` keys it tests.
 
-use super::secrets::referenced_secret;
-use super::{RestoreItemAction, RestoreRequest, restore_output};
+use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::RestoreOutput;
-use crate::error::ActionError;
-use crate::host::{Host, Level};
-use crate::keys;
+use crate::csi::secrets::referenced_secret;
+use crate::model::error::ActionError;
+use crate::registry::{RestoreItemAction, RestoreRequest, restore_output};
+use csi_common::keys;
 
 /// The VolumeSnapshotContent restore action.
 pub struct VolumeSnapshotContentRestore;
@@ -23,7 +23,7 @@ pub struct VolumeSnapshotContentRestore;
 impl RestoreItemAction for VolumeSnapshotContentRestore {
     fn execute(
         &self,
-        host: &dyn Host,
+        host: &dyn Imports,
         request: RestoreRequest,
     ) -> Result<RestoreOutput, ActionError> {
         host.log(
@@ -66,171 +66,4 @@ impl RestoreItemAction for VolumeSnapshotContentRestore {
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::velero::Restore;
-    use std::sync::Arc;
-
-    use serde_json::{Value, json};
-
-    use super::*;
-    use crate::item::Item;
-    use crate::sim_host::SimHost;
-
-    fn content(annotations: Value) -> String {
-        json!({
-            "apiVersion": "snapshot.storage.k8s.io/v1",
-            "kind": "VolumeSnapshotContent",
-            "metadata": {"name": "c1", "labels": {"velero.io/backup-name": "b1"}, "annotations": annotations},
-            "spec": {"deletionPolicy": "Delete", "driver": "hostpath.csi.k8s.io", "source": {"volumeHandle": "volume-1"},
-                     "sourceVolumeMode": "Filesystem",
-                     "volumeSnapshotRef": {"kind": "VolumeSnapshot", "namespace": "app", "name": "velero-data-abcde"}},
-            "status": {"snapshotHandle": "h1", "volumeGroupSnapshotHandle": "g1"}
-        })
-        .to_string()
-    }
-
-    fn execute(item: &str, restore: Value) -> (SimHost, RestoreOutput) {
-        let host = SimHost::new(Arc::default());
-        let request = RestoreRequest {
-            item: Item::parse("item", item).unwrap(),
-            item_from_backup: Item::parse("itemFromBackup", item).unwrap(),
-            restore: Restore::parse(&restore.to_string()).unwrap(),
-        };
-        let out = VolumeSnapshotContentRestore
-            .execute(&host, request)
-            .unwrap();
-        (host, out)
-    }
-
-    fn names(out: &RestoreOutput) -> Vec<String> {
-        out.additional_items
-            .iter()
-            .map(|i| format!("{}/{}/{}/{}", i.group, i.resource, i.namespace, i.name))
-            .collect()
-    }
-
-    fn secret_annotations() -> Value {
-        json!({
-            "csi.storage.k8s.io/snapshotter-secret-name": "s1",
-            "csi.storage.k8s.io/snapshotter-secret-namespace": "kube-system"
-        })
-    }
-
-    /// [scenarios §5.10](../../../docs/scenarios.md#510-volumesnapshotcontent-and-volumesnapshotclass-restore), scenario 103.
-    #[test]
-    fn skips_when_pv_restore_is_disabled() {
-        let (host, out) = execute(
-            &content(secret_annotations()),
-            json!({"spec": {"restorePVs": false}}),
-        );
-        assert!(out.skip_restore);
-        assert!(out.additional_items.is_empty());
-        assert!(host.cluster().calls().is_empty());
-    }
-
-    /// [scenarios §5.10](../../../docs/scenarios.md#510-volumesnapshotcontent-and-volumesnapshotclass-restore), scenario 104 (recommended expectation: the Secret named by the keys that
-    /// were tested).
-    #[test]
-    fn restores_the_snapshotter_secret_first() {
-        for restore_pvs in [json!(null), json!(true)] {
-            let item = content(secret_annotations());
-            let (host, out) = execute(&item, json!({"spec": {"restorePVs": restore_pvs}}));
-            assert!(!out.skip_restore);
-            assert_eq!(out.item, item, "unchanged, unknown fields included");
-            assert_eq!(names(&out), vec!["/secrets/kube-system/s1"]);
-            assert!(out.operation_id.is_empty() && !out.wait_for_additional_items);
-            assert!(host.cluster().calls().is_empty());
-        }
-    }
-
-    /// [scenarios §5.10](../../../docs/scenarios.md#510-volumesnapshotcontent-and-volumesnapshotclass-restore), scenario 105.
-    #[test]
-    fn no_secret_no_additional_items() {
-        let item = content(json!({}));
-        let (_, out) = execute(&item, json!({"spec": {}}));
-        assert!(out.additional_items.is_empty());
-        assert_eq!(out.item, item);
-        // The legacy keys alone never name a Secret.
-        let item = content(
-            json!({"velero.io/csi-deletesnapshotsecret-name": "s1", "velero.io/csi-deletesnapshotsecret-namespace": "ns"}),
-        );
-        let (_, out) = execute(&item, json!({"spec": {}}));
-        assert!(out.additional_items.is_empty());
-    }
-
-    /// [scenarios §5.13](../../../docs/scenarios.md#513-helper-scenarios), scenario 145: a Secret is referenced only when both keys are present,
-    /// for the content's snapshotter pair, the class's lister pair and the legacy pair on a
-    /// VolumeSnapshot (`super::secrets::referenced_secret`).
-    #[test]
-    fn scenario_145_secret_predicates() {
-        let pairs = [
-            (
-                "VolumeSnapshotContent",
-                keys::SNAPSHOTTER_SECRET_NAME,
-                keys::SNAPSHOTTER_SECRET_NAMESPACE,
-            ),
-            (
-                "VolumeSnapshotClass",
-                keys::SNAPSHOTTER_LIST_SECRET_NAME,
-                keys::SNAPSHOTTER_LIST_SECRET_NAMESPACE,
-            ),
-            (
-                "VolumeSnapshot",
-                keys::DELETE_SNAPSHOT_SECRET_NAME,
-                keys::DELETE_SNAPSHOT_SECRET_NAMESPACE,
-            ),
-        ];
-        for (kind, name_key, namespace_key) in pairs {
-            let item = |annotations: Value| {
-                Item::parse(
-                    "item",
-                    &json!({"kind": kind, "metadata": {"name": "x", "annotations": annotations}})
-                        .to_string(),
-                )
-                .unwrap()
-            };
-            let both = referenced_secret(
-                &item(json!({name_key: "s", namespace_key: "ns"})),
-                name_key,
-                namespace_key,
-            )
-            .unwrap();
-            assert_eq!(
-                (
-                    both.resource.as_str(),
-                    both.namespace.as_str(),
-                    both.name.as_str()
-                ),
-                ("secrets", "ns", "s")
-            );
-            for annotations in [
-                json!({name_key: "s"}),
-                json!({namespace_key: "ns"}),
-                json!({"unrelated": "x"}),
-                json!({}),
-                Value::Null,
-            ] {
-                assert!(
-                    referenced_secret(&item(annotations.clone()), name_key, namespace_key)
-                        .is_none(),
-                    "{kind} {annotations}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn progress_cancel_and_readiness() {
-        let host = SimHost::new(Arc::default());
-        let restore = Restore::parse("{}").unwrap();
-        let action = VolumeSnapshotContentRestore;
-        assert!(action.progress(&host, "", &restore).is_err());
-        assert!(action.progress(&host, "op", &restore).is_ok());
-        assert!(action.cancel(&host, "op", &restore).is_ok());
-        assert!(
-            action
-                .are_additional_items_ready(&host, &[], &restore)
-                .unwrap()
-        );
-    }
-}
+mod tests;

@@ -1,69 +1,83 @@
 //! The scenario corpus of [scenarios §5](../../../docs/scenarios.md#5-test-scenarios), as data (see `README.md` beside
-//! this crate): loading, fixture resolution, simulated-cluster set-up, and the checks of a
-//! call's outcome. A runner only supplies the driver that makes the call: natively through
-//! the guest's Rust code, or through the embedded component under wasmtime. Both runners
-//! therefore assert exactly the same expectations.
+//! this crate): loading into typed scenarios (`schema.rs`: a misspelt key fails the load,
+//! naming the file and the key), fixture resolution, simulated-cluster set-up, and the
+//! checks of a call's outcome. A runner only supplies the driver that makes the call:
+//! natively through the guest's Rust code, or through the embedded component under
+//! wasmtime. Every runner therefore asserts exactly the same expectations.
 
+mod schema;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use libtest_mimic::{Arguments, Trial};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sim_cluster::velero_core::{create_restored, reset_for_restore};
 use sim_cluster::{Cluster, Fault, SimError, SnapshotPlan, Verb};
 
-/// Which call a scenario makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallKind {
-    Execute,
-    Progress,
-    Cancel,
-    Ready,
-}
+pub use schema::{CallKind, Identifier, LogLevel, LogRecord};
+use schema::{
+    ClusterAfter, ClusterSpec, Core, ErrorCase, Expect, FaultSpec, InputSpec, ObjectSpec, PlanSpec,
+    ScenarioFile, StepSpec, VerbName,
+};
 
-/// One object reference, as Velero's `ResourceIdentifier`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identifier {
-    pub group: String,
-    pub resource: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl Identifier {
-    fn to_json(&self) -> Value {
-        json!({"group": self.group, "resource": self.resource, "namespace": self.namespace, "name": self.name})
-    }
-
-    fn from_json(value: &Value) -> Self {
-        let field = |k: &str| text_field(value, k);
-        Self {
-            group: field("group"),
-            resource: field("resource"),
-            namespace: field("namespace"),
-            name: field("name"),
-        }
-    }
+/// Why the corpus could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CorpusError {
+    /// A file or directory could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not valid JSON, or does not follow the format (e.g. a misspelt key).
+    #[error("{file}: {source}")]
+    Format {
+        /// The file, below `corpus/`.
+        file: String,
+        /// The cause, naming the key and its line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A file follows the format, but what it says does not hold together.
+    #[error("{file}: {problem}")]
+    Invalid {
+        /// The file, below `corpus/`.
+        file: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 /// The call's inputs, fixtures resolved. Objects are JSON text, as Velero sends them.
 #[derive(Debug, Clone, Default)]
 pub struct Input {
+    /// The item (`Execute`).
     pub item: String,
+    /// The item as stored in the backup (restore `Execute`).
     pub item_from_backup: String,
     /// The Backup (backup and delete actions) or the Restore (restore actions).
     pub owner: String,
+    /// The operation (`Progress`, `Cancel`).
     pub operation_id: String,
+    /// The items of `AreAdditionalItemsReady`.
     pub additional_items: Vec<Identifier>,
 }
 
 /// One call to an action, inputs resolved: what a runner executes.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The registered action name.
     pub action: String,
+    /// Which call.
     pub call: CallKind,
+    /// Its inputs.
     pub input: Input,
 }
 
@@ -73,12 +87,12 @@ pub struct Request {
 struct Step {
     title: String,
     id: Option<String>,
-    core: Value,
+    core: Core,
     /// `None` for a step that only acts on the cluster.
     call: Option<(String, CallKind)>,
-    /// The `input` object; `$cluster` and `$step` references are resolved when the step runs.
-    input: Value,
-    expect: Value,
+    /// Fixtures resolved; `$cluster` and `$step` references are resolved when the step runs.
+    input: InputSpec,
+    expect: Expect,
 }
 
 /// A scenario file: one call, or `steps` sharing one cluster.
@@ -117,15 +131,31 @@ pub struct Outcome {
     pub ready: Option<bool>,
 }
 
+/// What a runner reports of one call: its result and the records the guest logged while
+/// it ran (also when it failed).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The outcome, or the error's message.
+    pub result: Result<Outcome, String>,
+    /// The guest's log records, in order.
+    pub logs: Vec<LogRecord>,
+}
+
 /// The directory of the corpus.
 pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
 }
 
+/// The named objects scenario files refer to with `$fixture` (`fixtures.json`).
+pub const FIXTURES: &str = include_str!("../fixtures.json");
+
 /// Loads every scenario file, sorted by path.
-pub fn load_corpus() -> Result<Vec<Scenario>, String> {
+pub fn load_corpus() -> Result<Vec<Scenario>, CorpusError> {
     let root = corpus_dir();
-    let fixtures: Value = read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures.json"))?;
+    let fixtures: Value = serde_json::from_str(FIXTURES).map_err(|source| CorpusError::Format {
+        file: "fixtures.json".to_owned(),
+        source,
+    })?;
     let mut files = Vec::new();
     collect_files(&root, &mut files)?;
     files.sort();
@@ -137,16 +167,22 @@ pub fn load_corpus() -> Result<Vec<Scenario>, String> {
                 .unwrap_or(path)
                 .display()
                 .to_string();
-            parse_scenario(name.clone(), &read_json(path)?, &fixtures)
-                .map_err(|e| format!("{name}: {e}"))
+            let text = std::fs::read_to_string(path).map_err(|source| CorpusError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            Scenario::parse(name, &text, &fixtures)
         })
         .collect()
 }
 
-fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for entry in entries {
-        let path = entry.map_err(|e| e.to_string())?.path();
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), CorpusError> {
+    let read = |source| CorpusError::Read {
+        path: dir.to_owned(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(read)? {
+        let path = entry.map_err(read)?.path();
         if path.is_dir() {
             collect_files(&path, files)?;
         } else if path.extension().is_some_and(|e| e == "json") {
@@ -156,71 +192,129 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-fn read_json(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn parse_scenario(name: String, file: &Value, fixtures: &Value) -> Result<Scenario, String> {
-    let steps = match file.get("steps").and_then(Value::as_array) {
-        Some(steps) => steps
-            .iter()
-            .enumerate()
-            .map(|(i, step)| parse_step(step, fixtures).map_err(|e| format!("step {}: {e}", i + 1)))
-            .collect::<Result<Vec<_>, _>>()?,
-        None => vec![parse_step(file, fixtures)?],
-    };
-    let cluster = file.get("cluster").cloned().unwrap_or_default();
-    let objects = cluster
-        .get("objects")
-        .and_then(Value::as_array)
-        .map(|objects| {
-            objects
+impl Scenario {
+    /// Parses the scenario file `name` (its path below `corpus/`) from `text`, resolving
+    /// `$fixture` references against `fixtures`.
+    pub fn parse(name: String, text: &str, fixtures: &Value) -> Result<Self, CorpusError> {
+        let file: ScenarioFile =
+            serde_json::from_str(text).map_err(|source| CorpusError::Format {
+                file: name.clone(),
+                source,
+            })?;
+        let invalid = |problem: String| CorpusError::Invalid {
+            file: name.clone(),
+            problem,
+        };
+        let stem = Path::new(&name)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !stem.starts_with(&format!("{:03}-", file.scenario)) {
+            return Err(invalid(format!(
+                "scenario {} is not the number the file name starts with",
+                file.scenario
+            )));
+        }
+        let steps = match file.steps {
+            Some(steps) => {
+                if file.action.is_some()
+                    || file.call.is_some()
+                    || file.input.is_some()
+                    || file.expect.is_some()
+                {
+                    return Err(invalid(
+                        "a file with steps has no top-level action, call, input or expect"
+                            .to_owned(),
+                    ));
+                }
+                steps
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, step)| {
+                        Step::resolve(step, fixtures)
+                            .map_err(|e| invalid(format!("step {}: {e}", i + 1)))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            None => vec![
+                Step::resolve(
+                    StepSpec {
+                        title: file.title,
+                        id: None,
+                        core: None,
+                        action: file.action,
+                        call: file.call,
+                        input: file.input,
+                        expect: file.expect.unwrap_or_default(),
+                    },
+                    fixtures,
+                )
+                .map_err(invalid)?,
+            ],
+        };
+        let ClusterSpec {
+            objects,
+            snapshot_plan,
+            faults,
+        } = file.cluster;
+        Ok(Scenario {
+            steps,
+            objects: objects
                 .iter()
                 .map(|o| resolve(o, fixtures))
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<_, _>>()
+                .map_err(invalid)?,
+            plan: snapshot_plan.map(snapshot_plan_of),
+            faults: faults.into_iter().map(fault).collect(),
+            name,
         })
-        .transpose()?
-        .unwrap_or_default();
-    let plan = cluster.get("snapshotPlan").map(snapshot_plan);
-    let faults = cluster
-        .get("faults")
-        .and_then(Value::as_array)
-        .map(|faults| faults.iter().map(fault).collect::<Result<Vec<_>, _>>())
-        .transpose()?
-        .unwrap_or_default();
-    Ok(Scenario {
-        name,
-        steps,
-        objects,
-        plan,
-        faults,
-    })
+    }
 }
 
-fn parse_step(step: &Value, fixtures: &Value) -> Result<Step, String> {
-    let call = match step.get("action").and_then(Value::as_str) {
-        None => None,
-        Some(action) => Some((
-            action.to_owned(),
-            match step.get("call").and_then(Value::as_str) {
-                Some("execute") => CallKind::Execute,
-                Some("progress") => CallKind::Progress,
-                Some("cancel") => CallKind::Cancel,
-                Some("ready") => CallKind::Ready,
-                other => return Err(format!("unknown call {other:?}")),
+impl Step {
+    /// The step with every `$fixture` replaced by its object.
+    fn resolve(step: StepSpec, fixtures: &Value) -> Result<Self, String> {
+        let call = match (step.action, step.call) {
+            (None, None) => None,
+            (Some(action), Some(call)) => Some((action, call)),
+            (Some(_), None) => return Err("an action needs a call".to_owned()),
+            (None, Some(_)) => return Err("a call needs an action".to_owned()),
+        };
+        let value = |v: Option<Value>| v.map(|v| resolve(&v, fixtures)).transpose();
+        let input = step.input.unwrap_or_default();
+        let mut core = step.core.unwrap_or_default();
+        for patch in &mut core.patch {
+            patch.patch = resolve(&patch.patch, fixtures)?;
+        }
+        core.restore = core
+            .restore
+            .iter()
+            .map(|o| resolve(o, fixtures))
+            .collect::<Result<_, _>>()?;
+        let mut expect = step.expect;
+        expect.item = value(expect.item)?;
+        expect.item_includes = value(expect.item_includes)?;
+        for call in expect.calls.iter_mut().flatten() {
+            call.body = value(call.body.take())?;
+        }
+        for entry in &mut expect.cluster_after {
+            entry.includes = value(entry.includes.take())?;
+        }
+        Ok(Step {
+            title: step.title,
+            id: step.id,
+            core,
+            call,
+            input: InputSpec {
+                item: value(input.item)?,
+                item_from_backup: value(input.item_from_backup)?,
+                backup: value(input.backup)?,
+                restore: value(input.restore)?,
+                ..input
             },
-        )),
-    };
-    let string = |key: &str| step.get(key).and_then(Value::as_str).map(str::to_owned);
-    Ok(Step {
-        title: string("title").unwrap_or_default(),
-        id: string("id"),
-        core: resolve(step.get("core").unwrap_or(&Value::Null), fixtures)?,
-        call,
-        input: resolve(step.get("input").unwrap_or(&Value::Null), fixtures)?,
-        expect: resolve(step.get("expect").unwrap_or(&Value::Null), fixtures)?,
-    })
+            expect,
+        })
+    }
 }
 
 /// Builds a step's inputs: `{"$cluster": {resource, namespace, name}}` is the object as the
@@ -229,30 +323,29 @@ fn parse_step(step: &Value, fixtures: &Value) -> Result<Step, String> {
 fn request(
     action: &str,
     call: CallKind,
-    input: &Value,
+    input: &InputSpec,
     cluster: &Cluster,
-    returned: &std::collections::BTreeMap<String, Value>,
+    returned: &BTreeMap<String, Value>,
 ) -> Result<Request, String> {
-    let input = references(input, cluster, returned)?;
-    let text = |v: Option<&Value>| v.map(Value::to_string);
-    let item = text(input.get("item")).unwrap_or_default();
+    let text = |v: &Option<Value>| {
+        v.as_ref()
+            .map(|v| references(v, cluster, returned).map(|v| v.to_string()))
+            .transpose()
+    };
+    let item = text(&input.item)?.unwrap_or_default();
+    let owner = match &input.backup {
+        Some(_) => text(&input.backup)?,
+        None => text(&input.restore)?,
+    };
     Ok(Request {
         action: action.to_owned(),
         call,
         input: Input {
-            item_from_backup: text(input.get("itemFromBackup")).unwrap_or_else(|| item.clone()),
+            item_from_backup: text(&input.item_from_backup)?.unwrap_or_else(|| item.clone()),
             item,
-            owner: text(input.get("backup").or_else(|| input.get("restore"))).unwrap_or_default(),
-            operation_id: input
-                .get("operationId")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            additional_items: input
-                .get("additionalItems")
-                .and_then(Value::as_array)
-                .map(|ids| ids.iter().map(Identifier::from_json).collect())
-                .unwrap_or_default(),
+            owner: owner.unwrap_or_default(),
+            operation_id: input.operation_id.clone().unwrap_or_default(),
+            additional_items: input.additional_items.clone(),
         },
     })
 }
@@ -260,7 +353,7 @@ fn request(
 fn references(
     value: &Value,
     cluster: &Cluster,
-    returned: &std::collections::BTreeMap<String, Value>,
+    returned: &BTreeMap<String, Value>,
 ) -> Result<Value, String> {
     let patched = |mut object: Value, map: &Map<String, Value>| {
         if map.get("$reset") == Some(&Value::Bool(true)) {
@@ -273,9 +366,10 @@ fn references(
     };
     Ok(match value {
         Value::Object(map) if map.contains_key("$cluster") => {
-            let (gvr, namespace, name) = object_ref(&map["$cluster"])?;
-            let object = stored(cluster, &gvr, &namespace, &name)
-                .ok_or_else(|| format!("$cluster: no {} {namespace}/{name}", gvr.resource))?;
+            let target: ObjectSpec = serde_json::from_value(map["$cluster"].clone())
+                .map_err(|e| format!("$cluster: {e}"))?;
+            let object = stored_object(cluster, &target)?
+                .ok_or_else(|| format!("$cluster: no {}", describe(&target)))?;
             patched(object, map)
         }
         Value::Object(map) if map.contains_key("$step") => {
@@ -301,75 +395,73 @@ fn references(
     })
 }
 
-/// The string at `key` of a JSON object, or empty.
-fn text_field(value: &Value, key: &str) -> String {
-    value
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+/// The resource of `resource` (plural, optionally `.group`).
+fn gvr(resource: &str) -> Result<sim_cluster::Gvr, String> {
+    sim_cluster::gvr_of_resource(resource).ok_or_else(|| format!("unknown resource {resource}"))
 }
 
-/// `{resource, namespace, name}` → the resource and the object's namespace and name.
-fn object_ref(value: &Value) -> Result<(sim_cluster::Gvr, String, String), String> {
-    let field = |k: &str| text_field(value, k);
-    let resource = field("resource");
-    let gvr = sim_cluster::gvr_of_resource(&resource)
-        .ok_or_else(|| format!("unknown resource {resource}"))?;
-    Ok((gvr, field("namespace"), field("name")))
+/// `""` (a cluster-scoped object) as no namespace.
+fn namespace(namespace: &str) -> Option<&str> {
+    Some(namespace).filter(|n| !n.is_empty())
 }
 
-/// The stored object (namespace `""` for a cluster-scoped one), without a call record.
-fn stored(cluster: &Cluster, gvr: &sim_cluster::Gvr, namespace: &str, name: &str) -> Option<Value> {
-    cluster.object(gvr, Some(namespace).filter(|n| !n.is_empty()), name)
+/// `resource namespace/name`, for messages.
+fn describe(target: &ObjectSpec) -> String {
+    format!("{} {}/{}", target.resource, target.namespace, target.name)
+}
+
+/// The stored object, without a call record.
+fn stored_object(cluster: &Cluster, target: &ObjectSpec) -> Result<Option<Value>, String> {
+    Ok(cluster.object(
+        &gvr(&target.resource)?,
+        namespace(&target.namespace),
+        &target.name,
+    ))
 }
 
 /// What core (or another controller) does before a step's call, in this order: fetch
-/// objects into the backup (`{id, resource, namespace, name}`, then `$step` references);
-/// merge-patch objects (`{resource, namespace, name, patch}`); delete objects; create
-/// restored objects (after Velero's reset; one that exists is left as is); let time pass.
+/// objects into the backup (then `$step` references); merge-patch objects; delete objects;
+/// create restored objects (after Velero's reset; one that exists is left as is); let time
+/// pass.
 fn apply_core(
-    core: &Value,
+    core: &Core,
     cluster: &Cluster,
-    returned: &mut std::collections::BTreeMap<String, Value>,
+    returned: &mut BTreeMap<String, Value>,
 ) -> Result<(), String> {
-    let entries = |key: &str| {
-        core.get(key)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
-    for target in entries("fetch") {
-        let (gvr, namespace, name) = object_ref(&target)?;
-        let object = stored(cluster, &gvr, &namespace, &name)
-            .ok_or_else(|| format!("core fetch: no {} {namespace}/{name}", gvr.resource))?;
-        let id = target.get("id").and_then(Value::as_str).unwrap_or_default();
-        returned.insert(id.to_owned(), object);
+    for fetch in &core.fetch {
+        let target = ObjectSpec {
+            resource: fetch.resource.clone(),
+            namespace: fetch.namespace.clone(),
+            name: fetch.name.clone(),
+        };
+        let object = stored_object(cluster, &target)?
+            .ok_or_else(|| format!("core fetch: no {}", describe(&target)))?;
+        returned.insert(fetch.id.clone(), object);
     }
-    for target in entries("patch") {
-        let (gvr, namespace, name) = object_ref(&target)?;
-        let namespace = Some(namespace.as_str()).filter(|n| !n.is_empty());
+    for patch in &core.patch {
         cluster
             .merge_patch(
-                &gvr,
-                namespace,
-                &name,
-                target.get("patch").unwrap_or(&Value::Null),
+                &gvr(&patch.resource)?,
+                namespace(&patch.namespace),
+                &patch.name,
+                &patch.patch,
             )
-            .map_err(|e| format!("core patch of {name}: {e}"))?;
+            .map_err(|e| format!("core patch of {}: {e}", patch.name))?;
     }
-    for target in entries("delete") {
-        let (gvr, namespace, name) = object_ref(&target)?;
-        let namespace = Some(namespace.as_str()).filter(|n| !n.is_empty());
+    for target in &core.delete {
         cluster
-            .delete(&gvr, namespace, &name)
-            .map_err(|e| format!("core delete of {name}: {e}"))?;
+            .delete(
+                &gvr(&target.resource)?,
+                namespace(&target.namespace),
+                &target.name,
+            )
+            .map_err(|e| format!("core delete of {}: {e}", target.name))?;
     }
-    for object in entries("restore") {
-        let object = reset_for_restore(&references(&object, cluster, returned)?);
+    for object in &core.restore {
+        let object = reset_for_restore(&references(object, cluster, returned)?);
         create_restored(cluster, &object).map_err(|e| format!("core restore: {e}"))?;
     }
-    if let Some(seconds) = core.get("advanceSeconds").and_then(Value::as_f64) {
+    if let Some(seconds) = core.advance_seconds {
         cluster.advance(Duration::from_secs_f64(seconds));
     }
     Ok(())
@@ -406,40 +498,29 @@ fn resolve(value: &Value, fixtures: &Value) -> Result<Value, String> {
     })
 }
 
-fn snapshot_plan(value: &Value) -> SnapshotPlan {
+fn snapshot_plan_of(spec: PlanSpec) -> SnapshotPlan {
     let default = SnapshotPlan::default();
-    let seconds = |key: &str, default: Duration| {
-        value
-            .get(key)
-            .and_then(Value::as_f64)
-            .map_or(default, Duration::from_secs_f64)
-    };
+    let seconds =
+        |value: Option<f64>, default: Duration| value.map_or(default, Duration::from_secs_f64);
     SnapshotPlan {
-        bind_after: seconds("bindAfterSeconds", default.bind_after),
-        handle_after: seconds("handleAfterSeconds", default.handle_after),
-        ready_after: seconds("readyAfterSeconds", default.ready_after),
-        content_error: value
-            .get("contentError")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        never_bind: value
-            .get("neverBind")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        provision_after: seconds("provisionAfterSeconds", default.provision_after),
+        bind_after: seconds(spec.bind_after_seconds, default.bind_after),
+        handle_after: seconds(spec.handle_after_seconds, default.handle_after),
+        ready_after: seconds(spec.ready_after_seconds, default.ready_after),
+        content_error: spec.content_error,
+        never_bind: spec.never_bind,
+        provision_after: seconds(spec.provision_after_seconds, default.provision_after),
     }
 }
 
-fn verb(name: &str) -> Result<Verb, String> {
-    Ok(match name {
-        "get" => Verb::Get,
-        "list" => Verb::List,
-        "create" => Verb::Create,
-        "patch" => Verb::Patch,
-        "delete" => Verb::Delete,
-        "watch" => Verb::Watch,
-        other => return Err(format!("unknown verb {other:?}")),
-    })
+fn verb(name: VerbName) -> Verb {
+    match name {
+        VerbName::Get => Verb::Get,
+        VerbName::List => Verb::List,
+        VerbName::Create => Verb::Create,
+        VerbName::Patch => Verb::Patch,
+        VerbName::Delete => Verb::Delete,
+        VerbName::Watch => Verb::Watch,
+    }
 }
 
 fn verb_name(verb: Verb) -> &'static str {
@@ -453,45 +534,25 @@ fn verb_name(verb: Verb) -> &'static str {
     }
 }
 
-fn fault(value: &Value) -> Result<Fault, String> {
-    let message = value
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or("injected fault")
-        .to_owned();
-    let error = match value
-        .get("error")
-        .and_then(Value::as_str)
-        .unwrap_or("Other")
-    {
-        "NotFound" => SimError::NotFound(message),
-        "AlreadyExists" => SimError::AlreadyExists(message),
-        "Conflict" => SimError::Conflict(message),
-        "Forbidden" => SimError::Forbidden(message),
-        "Invalid" => SimError::Invalid(message),
-        "Timeout" => SimError::Timeout(message),
-        "Unavailable" => SimError::Unavailable(message),
-        _ => SimError::Other(message),
+fn fault(spec: FaultSpec) -> Fault {
+    let message = spec.message.unwrap_or_else(|| "injected fault".to_owned());
+    let error = match spec.error {
+        ErrorCase::NotFound => SimError::NotFound(message),
+        ErrorCase::AlreadyExists => SimError::AlreadyExists(message),
+        ErrorCase::Conflict => SimError::Conflict(message),
+        ErrorCase::Forbidden => SimError::Forbidden(message),
+        ErrorCase::Invalid => SimError::Invalid(message),
+        ErrorCase::Timeout => SimError::Timeout(message),
+        ErrorCase::Unavailable => SimError::Unavailable(message),
+        ErrorCase::Other => SimError::Other(message),
     };
-    Ok(Fault {
-        verb: verb(
-            value
-                .get("verb")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-        )?,
-        resource: value
-            .get("resource")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        name: value.get("name").and_then(Value::as_str).map(str::to_owned),
+    Fault {
+        verb: verb(spec.verb),
+        resource: spec.resource,
+        name: spec.name,
         error,
-        times: value
-            .get("times")
-            .and_then(Value::as_u64)
-            .and_then(|t| usize::try_from(t).ok()),
-    })
+        times: spec.times,
+    }
 }
 
 impl Scenario {
@@ -513,8 +574,9 @@ impl Scenario {
     pub fn waits_out(&self) -> bool {
         self.steps.iter().any(|step| {
             step.expect
-                .get("error")
-                .is_some_and(|e| e.to_string().contains("timed out"))
+                .error
+                .as_ref()
+                .is_some_and(|e| e.mentions("timed out"))
         }) || self.plan.as_ref().is_some_and(|p| p.never_bind)
     }
 
@@ -526,7 +588,7 @@ impl Scenario {
         calls: fn(Vec<sim_cluster::Call>) -> Vec<sim_cluster::Call>,
     ) -> Result<(), String> {
         let cluster = self.cluster();
-        let mut returned = std::collections::BTreeMap::new();
+        let mut returned = BTreeMap::new();
         for (index, step) in self.steps.iter().enumerate() {
             let name = if self.steps.len() == 1 {
                 String::new()
@@ -541,18 +603,22 @@ impl Scenario {
                 .map(|(action, call)| request(action, *call, &step.input, &cluster, &returned))
                 .transpose()
                 .map_err(|e| format!("{name}{e}"))?;
-            let result = request.as_ref().map(|r| driver(r, cluster.clone()));
+            let reply = request.as_ref().map(|r| driver(r, cluster.clone()));
             if let (
                 Some(id),
-                Some(Ok(Outcome {
-                    item: Some(item), ..
-                })),
-            ) = (&step.id, &result)
+                Some(Reply {
+                    result:
+                        Ok(Outcome {
+                            item: Some(item), ..
+                        }),
+                    ..
+                }),
+            ) = (&step.id, &reply)
             {
                 let item = serde_json::from_str(item).map_err(|e| format!("{name}{e}"))?;
                 returned.insert(id.clone(), item);
             }
-            check(&step.expect, request.as_ref(), result, &cluster, calls)
+            check(&step.expect, request.as_ref(), reply, &cluster, calls)
                 .map_err(|e| format!("{name}{e}"))?;
         }
         Ok(())
@@ -560,43 +626,59 @@ impl Scenario {
 }
 
 /// Makes one call against the cluster.
-pub type Driver = dyn Fn(&Request, Arc<Cluster>) -> Result<Outcome, String> + Send + Sync;
+pub type Driver = dyn Fn(&Request, Arc<Cluster>) -> Reply + Send + Sync;
 
 /// Checks a step's outcome (`None` for a step without a call) against its expectations.
 fn check(
-    expect: &Value,
+    expect: &Expect,
     request: Option<&Request>,
-    result: Option<Result<Outcome, String>>,
+    reply: Option<Reply>,
     cluster: &Cluster,
     calls: fn(Vec<sim_cluster::Call>) -> Vec<sim_cluster::Call>,
 ) -> Result<(), String> {
     let mut problems = Vec::new();
-    match (&result, expect.get("error")) {
-        (Some(Ok(_)), Some(expected)) => {
-            problems.push(format!("expected an error {expected}, the call succeeded"))
-        }
+    match (reply.as_ref().map(|r| &r.result), &expect.error) {
+        (Some(Ok(_)), Some(expected)) => problems.push(format!(
+            "expected an error {expected:?}, the call succeeded"
+        )),
         (Some(Err(message)), None) => problems.push(format!("unexpected error: {message}")),
-        (Some(Err(message)), Some(expected)) => {
-            let get = |k: &str| expected.get(k).and_then(Value::as_str);
-            let ok = get("equals").is_none_or(|e| message == e)
-                && get("startsWith").is_none_or(|e| message.starts_with(e))
-                && get("contains").is_none_or(|e| message.contains(e));
-            if !ok {
-                problems.push(format!("error {message:?} does not match {expected}"));
-            }
+        (Some(Err(message)), Some(expected)) if !expected.matches(message) => {
+            problems.push(format!("error {message:?} does not match {expected:?}"));
         }
         _ => {}
     }
-    if let (Some(Ok(outcome)), Some(request)) = (&result, request) {
+    if let (
+        Some(Reply {
+            result: Ok(outcome),
+            ..
+        }),
+        Some(request),
+    ) = (&reply, request)
+    {
         check_outcome(expect, &request.input, outcome, &mut problems);
     }
+    if let (Some(expected), Some(reply)) = (&expect.logs, &reply)
+        && &reply.logs != expected
+    {
+        problems.push(format!(
+            "logs {} are not {}",
+            show_logs(&reply.logs),
+            show_logs(expected)
+        ));
+    }
     check_calls(expect, &calls(cluster.calls()), &mut problems);
-    check_cluster_after(expect, cluster, &mut problems);
-    if let Some(expected) = expect.get("deletedSnapshots") {
-        let actual = json!(cluster.deleted_snapshots());
+    check_cluster_after(&expect.cluster_after, cluster, &mut problems);
+    if let Some(expected) = expect.elapsed_seconds {
+        let elapsed = cluster.elapsed().as_secs_f64();
+        if elapsed != expected {
+            problems.push(format!("{elapsed} s elapsed, not {expected} s"));
+        }
+    }
+    if let Some(expected) = &expect.deleted_snapshots {
+        let actual = cluster.deleted_snapshots();
         if &actual != expected {
             problems.push(format!(
-                "deleted storage snapshots {actual} are not {expected}"
+                "deleted storage snapshots {actual:?} are not {expected:?}"
             ));
         }
     }
@@ -607,79 +689,95 @@ fn check(
     }
 }
 
-fn check_outcome(expect: &Value, input: &Input, outcome: &Outcome, problems: &mut Vec<String>) {
+/// Log records one a line, as a file would write them.
+fn show_logs(logs: &[LogRecord]) -> String {
+    let lines: Vec<String> = logs
+        .iter()
+        .map(|r| format!("\n  {:?}: {:?}", r.level, r.message))
+        .collect();
+    format!("[{}\n]", lines.concat())
+}
+
+fn check_outcome(expect: &Expect, input: &Input, outcome: &Outcome, problems: &mut Vec<String>) {
     let returned = outcome
         .item
         .as_deref()
         .map(|i| serde_json::from_str::<Value>(i).unwrap_or(Value::Null));
-    if expect.get("itemUnchanged") == Some(&json!(true))
-        && outcome.item.as_deref() != Some(input.item.as_str())
-    {
+    if expect.item_unchanged && outcome.item.as_deref() != Some(input.item.as_str()) {
         problems.push(format!("item changed: {:?}", outcome.item));
     }
-    if let Some(expected) = expect.get("item")
+    if let Some(expected) = &expect.item
         && returned.as_ref() != Some(expected)
     {
         problems.push(format!("item {returned:?} is not {expected}"));
     }
-    if let Some(expected) = expect.get("itemIncludes") {
+    if let Some(expected) = &expect.item_includes {
         match &returned {
             Some(item) if includes(item, expected) => {}
             _ => problems.push(format!("item {returned:?} does not include {expected}")),
         }
     }
-    for pointer in expect
-        .get("itemExcludes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let pointer = pointer.as_str().unwrap_or_default();
+    for pointer in &expect.item_excludes {
         if returned.as_ref().and_then(|i| i.pointer(pointer)).is_some() {
             problems.push(format!("item has {pointer}"));
         }
     }
-    let ids = |ids: &[Identifier]| Value::Array(ids.iter().map(Identifier::to_json).collect());
-    if let Some(expected) = expect.get("additionalItems") {
-        let actual = ids(&outcome.additional_items);
-        if &actual != expected {
-            problems.push(format!("additional items {actual} are not {expected}"));
-        }
+    if let Some(expected) = &expect.additional_items
+        && &outcome.additional_items != expected
+    {
+        problems.push(format!(
+            "additional items {:?} are not {expected:?}",
+            outcome.additional_items
+        ));
     }
-    if let Some(expected) = expect.get("postOperationItems") {
-        let actual = ids(&outcome.post_operation_items);
-        if &actual != expected {
-            problems.push(format!("post-operation items {actual} are not {expected}"));
-        }
+    if let Some(expected) = &expect.post_operation_items
+        && &outcome.post_operation_items != expected
+    {
+        problems.push(format!(
+            "post-operation items {:?} are not {expected:?}",
+            outcome.post_operation_items
+        ));
     }
-    if let Some(expected) = expect.get("operationId").and_then(Value::as_str)
-        && outcome.operation_id != expected
+    if let Some(expected) = &expect.operation_id
+        && &outcome.operation_id != expected
     {
         problems.push(format!(
             "operation ID {:?} is not {expected:?}",
             outcome.operation_id
         ));
     }
-    if let Some(expected) = expect.get("skipRestore").and_then(Value::as_bool)
+    if let Some(expected) = expect.skip_restore
         && outcome.skip_restore != expected
     {
         problems.push(format!("skipRestore is {}", outcome.skip_restore));
     }
-    if let Some(expected) = expect.get("ready").and_then(Value::as_bool)
+    if let Some(expected) = expect.ready
         && outcome.ready != Some(expected)
     {
         problems.push(format!("ready is {:?}", outcome.ready));
     }
-    if let Some(expected) = expect.get("progress") {
-        let actual = outcome.progress.as_ref().map(|p| {
-            json!({
-                "completed": p.completed, "err": p.err, "nCompleted": p.n_completed, "nTotal": p.n_total,
-                "operationUnits": p.operation_units, "description": p.description,
-                "started": p.started, "updated": p.updated,
-            })
+    if let Some(expected) = &expect.progress {
+        let matches = outcome.progress.as_ref().is_some_and(|p| {
+            expected.completed.is_none_or(|e| p.completed == e)
+                && expected.err.as_ref().is_none_or(|e| &p.err == e)
+                && expected.n_completed.is_none_or(|e| p.n_completed == e)
+                && expected.n_total.is_none_or(|e| p.n_total == e)
+                && expected
+                    .operation_units
+                    .as_ref()
+                    .is_none_or(|e| &p.operation_units == e)
+                && expected
+                    .description
+                    .as_ref()
+                    .is_none_or(|e| &p.description == e)
+                && expected.started.as_ref().is_none_or(|e| &p.started == e)
+                && expected.updated.as_ref().is_none_or(|e| &p.updated == e)
         });
-        if !actual.as_ref().is_some_and(|a| includes(a, expected)) {
-            problems.push(format!("progress {actual:?} does not include {expected}"));
+        if !matches {
+            problems.push(format!(
+                "progress {:?} does not match {expected:?}",
+                outcome.progress
+            ));
         }
     }
 }
@@ -695,7 +793,7 @@ pub fn includes(actual: &Value, expected: &Value) -> bool {
     }
 }
 
-fn check_calls(expect: &Value, calls: &[sim_cluster::Call], problems: &mut Vec<String>) {
+fn check_calls(expect: &Expect, calls: &[sim_cluster::Call], problems: &mut Vec<String>) {
     let describe = |c: &sim_cluster::Call| {
         format!(
             "{} {} {}/{}",
@@ -705,89 +803,73 @@ fn check_calls(expect: &Value, calls: &[sim_cluster::Call], problems: &mut Vec<S
             c.name
         )
     };
-    if expect.get("noCalls") == Some(&json!(true)) && !calls.is_empty() {
+    if expect.no_calls && !calls.is_empty() {
         problems.push(format!(
             "expected no API call, got {:?}",
             calls.iter().map(describe).collect::<Vec<_>>()
         ));
     }
-    let Some(expected) = expect.get("calls").and_then(Value::as_array) else {
+    let Some(expected) = &expect.calls else {
         return;
     };
-    let matches = |e: &Value, c: &sim_cluster::Call| {
-        let field = |k: &str| e.get(k);
-        field("verb")
-            .and_then(Value::as_str)
-            .is_none_or(|v| v == verb_name(c.verb))
-            && field("resource")
-                .and_then(Value::as_str)
+    let matches = |e: &schema::CallMatch, c: &sim_cluster::Call| {
+        e.verb.is_none_or(|v| verb(v) == c.verb)
+            && e.resource
+                .as_deref()
                 .is_none_or(|r| c.resource == r || c.resource.starts_with(&format!("{r}.")))
-            && field("namespace").is_none_or(|n| n.as_str() == c.namespace.as_deref())
-            && field("name")
-                .and_then(Value::as_str)
-                .is_none_or(|n| n == c.name)
-            && field("selector")
-                .and_then(Value::as_str)
+            && e.namespace
+                .as_ref()
+                .is_none_or(|n| n.as_deref() == c.namespace.as_deref())
+            && e.name.as_deref().is_none_or(|n| n == c.name)
+            && e.selector
+                .as_deref()
                 .is_none_or(|s| Some(s) == c.selector.as_deref())
-            && field("body").is_none_or(|b| c.body.as_ref().is_some_and(|body| includes(body, b)))
+            && e.body
+                .as_ref()
+                .is_none_or(|b| c.body.as_ref().is_some_and(|body| includes(body, b)))
     };
     let ok =
         expected.len() == calls.len() && expected.iter().zip(calls).all(|(e, c)| matches(e, c));
     if !ok {
         problems.push(format!(
-            "calls {:?} do not match {}",
+            "calls {:?} do not match {expected:?}",
             calls.iter().map(describe).collect::<Vec<_>>(),
-            Value::Array(expected.clone())
         ));
     }
 }
 
-fn check_cluster_after(expect: &Value, cluster: &Cluster, problems: &mut Vec<String>) {
-    for entry in expect
-        .get("clusterAfter")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let resource = entry
-            .get("resource")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let Some(gvr) = sim_cluster::gvr_of_resource(resource) else {
-            problems.push(format!("clusterAfter: unknown resource {resource}"));
-            continue;
+fn check_cluster_after(entries: &[ClusterAfter], cluster: &Cluster, problems: &mut Vec<String>) {
+    for entry in entries {
+        let target = ObjectSpec {
+            resource: entry.resource.clone(),
+            namespace: entry.namespace.clone(),
+            name: entry.name.clone(),
         };
-        let namespace = entry
-            .get("namespace")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let name = entry
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let found = stored(cluster, &gvr, namespace, name);
-        if let Some(exists) = entry.get("exists").and_then(Value::as_bool)
+        let found = match stored_object(cluster, &target) {
+            Ok(found) => found,
+            Err(e) => {
+                problems.push(format!("clusterAfter: {e}"));
+                continue;
+            }
+        };
+        if let Some(exists) = entry.exists
             && found.is_some() != exists
         {
-            problems.push(format!(
-                "{resource} {namespace}/{name} exists: {}",
-                found.is_some()
-            ));
+            problems.push(format!("{} exists: {}", describe(&target), found.is_some()));
         }
-        if let Some(expected) = entry.get("includes")
+        if let Some(expected) = &entry.includes
             && !found.as_ref().is_some_and(|o| includes(o, expected))
         {
             problems.push(format!(
-                "{resource} {namespace}/{name} is {found:?}, expected to include {expected}"
+                "{} is {found:?}, expected to include {expected}",
+                describe(&target)
             ));
         }
     }
 }
 
 /// Runs the whole corpus as one test per scenario, with `driver` making each call.
-pub fn run(
-    driver: impl Fn(&Request, Arc<Cluster>) -> Result<Outcome, String> + Send + Sync + 'static,
-) -> ExitCode {
+pub fn run(driver: impl Fn(&Request, Arc<Cluster>) -> Reply + Send + Sync + 'static) -> ExitCode {
     run_except(|_| false, |calls| calls, driver)
 }
 
@@ -797,7 +879,7 @@ pub fn run(
 pub fn run_except(
     left_out: impl Fn(&Scenario) -> bool,
     calls: fn(Vec<sim_cluster::Call>) -> Vec<sim_cluster::Call>,
-    driver: impl Fn(&Request, Arc<Cluster>) -> Result<Outcome, String> + Send + Sync + 'static,
+    driver: impl Fn(&Request, Arc<Cluster>) -> Reply + Send + Sync + 'static,
 ) -> ExitCode {
     let arguments = Arguments::from_args();
     let scenarios = match load_corpus() {
@@ -824,6 +906,8 @@ pub fn run_except(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -852,5 +936,50 @@ mod tests {
     fn the_corpus_loads() {
         let scenarios = load_corpus().unwrap();
         assert!(!scenarios.is_empty());
+    }
+
+    #[test]
+    fn a_misspelt_key_fails_naming_the_file_and_the_key() {
+        let fixtures: Value = serde_json::from_str(FIXTURES).unwrap();
+        let text = r#"{
+          "scenario": 999, "title": "typo", "action": "velero.io/csi-pvc-backupper",
+          "call": "execute", "input": {"item": {"$fixture": "P"}, "backup": {"$fixture": "B"}},
+          "expect": {"itemIncludess": {"metadata": {}}}
+        }"#;
+        let error = Scenario::parse("5.1-pvc-backup/999-typo.json".to_owned(), text, &fixtures)
+            .unwrap_err();
+        assert!(matches!(error, CorpusError::Format { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(
+            message.starts_with("5.1-pvc-backup/999-typo.json: unknown field `itemIncludess`"),
+            "{message}"
+        );
+        assert!(message.contains("line 4"), "{message}");
+    }
+
+    #[test]
+    fn null_and_absent_differ_where_the_format_says_so() {
+        let fixtures: Value = serde_json::from_str(FIXTURES).unwrap();
+        let text = r#"{
+          "scenario": 998, "title": "t", "action": "velero.io/csi-pvc-backupper",
+          "call": "execute", "input": {},
+          "expect": {"calls": [{"verb": "get", "namespace": null}, {"verb": "list"}],
+                     "progress": {"started": null}}
+        }"#;
+        let scenario = Scenario::parse("998-t.json".to_owned(), text, &fixtures).unwrap();
+        let expect = &scenario.steps[0].expect;
+        let calls = expect.calls.as_ref().unwrap();
+        assert_eq!(calls[0].namespace, Some(None));
+        assert_eq!(calls[1].namespace, None);
+        assert_eq!(expect.progress.as_ref().unwrap().started, Some(None));
+        assert_eq!(expect.progress.as_ref().unwrap().updated, None);
+    }
+
+    #[test]
+    fn the_file_name_carries_the_scenario_number() {
+        let fixtures: Value = serde_json::from_str(FIXTURES).unwrap();
+        let text = r#"{"scenario": 7, "title": "t"}"#;
+        let error = Scenario::parse("008-t.json".to_owned(), text, &fixtures).unwrap_err();
+        assert!(matches!(error, CorpusError::Invalid { .. }), "{error:?}");
     }
 }

@@ -1,0 +1,71 @@
+//! The errors an action can return, and their form at the component boundary.
+
+use crate::bindings::exports::velero::csi::actions as wit;
+use crate::model::kube::{self, KubeError};
+
+/// Why an action call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// No action of the kind the call needs is registered under this name. The host routes
+    /// every call by name and kind first (and words Velero's refusal); this is the guest's
+    /// defence.
+    #[error("this component has no {kind} named {name}")]
+    Unroutable {
+        /// The name the call was made with.
+        name: String,
+        /// The kind of action the call needs, in prose (`backup item action (v2)`).
+        kind: &'static str,
+    },
+    /// Malformed item, Backup or Restore JSON.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// An operation ID that is empty or cannot be parsed.
+    #[error("operation ID {0} is invalid")]
+    InvalidOperationId(String),
+    /// A Kubernetes call failed while the action was doing `context` (in the Go plugin's
+    /// words, e.g. `error getting storage class`).
+    #[error("{context}: {}", kube::message(.error))]
+    Kube { context: String, error: KubeError },
+    /// Any other failure, with the Go plugin's message.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ActionError {
+    /// A failed Kubernetes call, described by `context`.
+    pub fn kube(context: impl Into<String>, error: KubeError) -> Self {
+        ActionError::Kube {
+            context: context.into(),
+            error,
+        }
+    }
+
+    /// Wraps the error's whole message in `context`, as Go's `errors.Wrap` does.
+    pub fn wrap(self, context: &str) -> Self {
+        match self {
+            ActionError::Kube {
+                context: inner,
+                error,
+            } => ActionError::Kube {
+                context: format!("{context}: {inner}"),
+                error,
+            },
+            other => ActionError::Failed(format!("{context}: {other}")),
+        }
+    }
+}
+
+impl From<ActionError> for wit::ActionError {
+    fn from(error: ActionError) -> Self {
+        let message = error.to_string();
+        match error {
+            ActionError::Unroutable { .. } => wit::ActionError::UnknownAction(message),
+            ActionError::InvalidInput(_) => wit::ActionError::InvalidInput(message),
+            ActionError::InvalidOperationId(_) => wit::ActionError::InvalidOperationId(message),
+            ActionError::Kube { context, error } => {
+                wit::ActionError::Kube(wit::KubeFailure { context, error })
+            }
+            ActionError::Failed(_) => wit::ActionError::Failed(message),
+        }
+    }
+}
