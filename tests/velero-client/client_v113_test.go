@@ -16,14 +16,14 @@ const clientVersion = "Velero v1.13.2, go-plugin v1.4.3"
 
 // launch prepares the plugins a test starts to run at `level`, and returns the level to
 // give Velero's registry and manager. Velero v1.13.2 starts every plugin with
-// `--log-level <that level>` (clientmgmt/process/client_builder.go:55-58), so the two are
+// `--log-level <that level>` (clientmgmt/process/client_builder.go:51-59), so the two are
 // the same level here.
 func launch(t *testing.T, level logrus.Level) logrus.Level {
 	return level
 }
 
 // pluginArgs are the arguments the client starts our binary with at `level`: v1.13.2
-// builds them itself (client_builder.go:55-58); TestMain enabled the EnableCSI feature.
+// builds them itself (client_builder.go:51-59); TestMain enabled the EnableCSI feature.
 func pluginArgs(level logrus.Level) []string {
 	return []string{"--log-level", level.String(), "--features", "EnableCSI"}
 }
