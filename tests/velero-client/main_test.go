@@ -1,12 +1,25 @@
-// Package veleroclient drives our plugin binary with Velero v1.13.2's own plugin client
-// (pkg/plugin/clientmgmt, go-plugin v1.4.3): discovery through the plugin registry, the
+// Package veleroclient drives our plugin binary with Velero's own plugin client
+// (pkg/plugin/clientmgmt and go-plugin): discovery through the plugin registry, the
 // Manager's restartable actions, and the logrus logger Velero hands to go-plugin.
 //
-// Run it with ./run (which builds the binary first), or directly with
+// The same test files build against two clients, one Go module each:
 //
-//	PLUGIN_BINARY=/path/to/velero-plugin-for-csi go test -count=1 ./...
+//   - this directory: Velero v1.13.2 (go-plugin v1.4.3), which starts plugins with
+//     `--log-level <lvl> --features <csv>` itself;
+//   - v118/: Velero v1.18.3 (go-plugin v1.7.0), which starts plugins with the Velero
+//     server's own flags (os.Args[2:], since v1.15).
 //
-// Without PLUGIN_BINARY the binary is taken from ../../target/release, else ../../target/debug.
+// v118/ holds symbolic links to the shared files (main_test.go, velero_client_test.go,
+// actions_test.go); what differs between the clients is in client_v113_test.go here and
+// v118/client_v118_test.go.
+//
+// Run both with ./run (which builds the binary first), or one directly with
+//
+//	PLUGIN_BINARY=/path/to/velero-plugin-for-csi go test -count=1 .        # v1.13.2
+//	cd v118 && PLUGIN_BINARY=/path/to/velero-plugin-for-csi go test -count=1 .   # v1.18.3
+//
+// Without PLUGIN_BINARY the binary is taken from the workspace's target/release, else
+// target/debug.
 package veleroclient
 
 import (
@@ -14,6 +27,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -33,14 +47,17 @@ import (
 const binaryName = "velero-plugin-for-csi"
 
 // TestMain handles Velero's self-exec: Registry.DiscoverPlugins always starts os.Args[0]
-// (here, this test binary) as `<os.Args[0]> run-plugins --log-level <lvl> [--features <csv>]`
-// before the binaries of the plugin directory, and expects a go-plugin server. We serve an
-// empty plugin list, exactly as `velero run-plugins` serves Velero's built-in plugins.
+// (here, this test binary) as `<os.Args[0]> run-plugins <args>` before the binaries of the
+// plugin directory, and expects a go-plugin server. The arguments are those the client
+// gives every plugin (v1.13: `--log-level <lvl> [--features <csv>]`; v1.15+: the server's
+// flags, see launch). We serve an empty plugin list with Velero's own plugin server, as
+// `velero run-plugins` serves Velero's built-in plugins.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "run-plugins" {
 		framework.NewServer().BindFlags(pflag.CommandLine).Serve()
 		os.Exit(0)
 	}
+	fmt.Printf("Velero plugin client: %s\n", clientVersion)
 	// A v1.13 server with CSI enabled: plugins are started with `--features EnableCSI`.
 	features.Enable("EnableCSI")
 	// Plugin processes inherit our environment and create their sockets under $TMPDIR:
@@ -51,6 +68,7 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	os.Setenv("TMPDIR", tmp)
+	tmpRoot = tmp
 	// No cluster: actions that need the API must fail cleanly with the client's error.
 	os.Setenv("KUBECONFIG", filepath.Join(tmp, "no-such-kubeconfig"))
 	os.Unsetenv("KUBERNETES_SERVICE_HOST")
@@ -60,6 +78,7 @@ func TestMain(m *testing.M) {
 }
 
 var (
+	tmpRoot    string // this run's private directory, $TMPDIR unless a test changes it
 	pluginOnce sync.Once
 	pluginDir  string // a plugin directory holding only our binary
 	pluginPath string // pluginDir/velero-plugin-for-csi: the command Velero runs
@@ -72,11 +91,23 @@ func sourceBinary() (string, error) {
 	if p := os.Getenv("PLUGIN_BINARY"); p != "" {
 		return filepath.Abs(p)
 	}
-	for _, profile := range []string{"release", "debug"} {
-		p, err := filepath.Abs(filepath.Join("..", "..", "target", profile, binaryName))
-		if err != nil {
-			return "", err
+	// The workspace root is the nearest directory above holding Cargo.toml.
+	root, err := filepath.Abs(".")
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(root, "Cargo.toml")); err == nil {
+			break
 		}
+		parent := filepath.Dir(root)
+		if parent == root {
+			return "", fmt.Errorf("no plugin binary: set PLUGIN_BINARY (no Cargo workspace above %s)", filepath.Dir(root))
+		}
+		root = parent
+	}
+	for _, profile := range []string{"release", "debug"} {
+		p := filepath.Join(root, "target", profile, binaryName)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
@@ -94,7 +125,8 @@ func plugin(t testing.TB) string {
 			pluginErr = err
 			return
 		}
-		dir, err := os.MkdirTemp("", "velero-plugins-")
+		// Not under $TMPDIR: a test may point that elsewhere (TestShutdown counts sockets).
+		dir, err := os.MkdirTemp(tmpRoot, "velero-plugins-")
 		if err != nil {
 			pluginErr = err
 			return
@@ -176,20 +208,74 @@ func (r *recorder) fromPlugin(from int) []record {
 	return out
 }
 
-// waitFor polls until cond holds on the records (stderr is read asynchronously by go-plugin).
+// waitTimeout bounds every wait for a log record: go-plugin reads the plugin's stderr and
+// reaps the process asynchronously, and Kill gives a plugin 2 s to exit before killing it.
+const waitTimeout = 10 * time.Second
+
+// waitFor polls until cond holds on the records (stderr is read asynchronously by go-plugin),
+// and fails the test after waitTimeout.
 func (r *recorder) waitFor(t testing.TB, what string, cond func([]record) bool) []record {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		recs := r.snapshot()
 		if cond(recs) {
 			return recs
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; records:\n%s", what, dump(recs))
+			t.Fatalf("no %s within %v; records:\n%s", what, waitTimeout, dump(recs))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// processExit is what go-plugin's "plugin process exited" record says about a process.
+type processExit struct {
+	path  string
+	pid   int
+	error interface{} // nil after a clean exit
+}
+
+// exitOf recognises go-plugin's "plugin process exited" record in both versions' shapes:
+//
+//   - go-plugin v1.4.3 (client.go:632-642): at debug, keys path (the command, a string)
+//     and pid (an int), plus error;
+//   - go-plugin v1.7.0 (client.go:775-780): at info, or at error when the process failed,
+//     keys plugin (the command) and id (the pid as a decimal string), plus error.
+func exitOf(r record) (processExit, bool) {
+	if r.Message != "plugin process exited" {
+		return processExit{}, false
+	}
+	exit := processExit{error: r.Data["error"]}
+	if path, ok := r.Data["path"].(string); ok {
+		exit.path = path
+		exit.pid, ok = r.Data["pid"].(int)
+		return exit, ok
+	}
+	if path, ok := r.Data["plugin"].(string); ok {
+		id, _ := r.Data["id"].(string)
+		pid, err := strconv.Atoi(id)
+		exit.path, exit.pid = path, pid
+		return exit, err == nil
+	}
+	return processExit{}, false
+}
+
+// waitForExit waits for go-plugin to report that a process ended, among the records from
+// index `from` on, matching path (if not "") and pid (if not 0); it returns that report.
+func (r *recorder) waitForExit(t testing.TB, from int, path string, pid int) processExit {
+	t.Helper()
+	var found processExit
+	r.waitFor(t, fmt.Sprintf("\"plugin process exited\" record for path %q pid %d (go-plugin's path/pid or plugin/id keys)", path, pid), func(recs []record) bool {
+		for _, rec := range recs[min(from, len(recs)):] {
+			if exit, ok := exitOf(rec); ok && (path == "" || exit.path == path) && (pid == 0 || exit.pid == pid) {
+				found = exit
+				return true
+			}
+		}
+		return false
+	})
+	return found
 }
 
 func dump(recs []record) string {
@@ -207,13 +293,18 @@ type env struct {
 	logger   *logrus.Logger
 	registry process.Registry
 	plugin   string
+	// level is the log level the plugin is started with; clientLevel is the level given to
+	// Velero's registry and manager, which go-plugin's client logger reports (see launch).
+	level, clientLevel logrus.Level
 }
 
 // newEnv runs Velero's plugin discovery over a plugin directory holding our binary, with
-// the plugin log level `level`.
+// the plugin log level `level`. Plugins started in the test get the arguments the client
+// version under test gives them (launch).
 func newEnv(t *testing.T, level logrus.Level) *env {
 	t.Helper()
 	path := plugin(t)
+	clientLevel := launch(t, level)
 	rec := &recorder{}
 	logger := logging.DefaultLogger(logrus.DebugLevel, logging.FormatText)
 	logger.Out = io.Discard
@@ -223,17 +314,17 @@ func newEnv(t *testing.T, level logrus.Level) *env {
 			t.Logf("log records:\n%s", dump(rec.snapshot()))
 		}
 	})
-	registry := process.NewRegistry(filepath.Dir(path), logger, level)
+	registry := process.NewRegistry(filepath.Dir(path), logger, clientLevel)
 	if err := registry.DiscoverPlugins(); err != nil {
 		t.Fatalf("DiscoverPlugins: %v", err)
 	}
-	return &env{log: rec, logger: logger, registry: registry, plugin: path}
+	return &env{log: rec, logger: logger, registry: registry, plugin: path, level: level, clientLevel: clientLevel}
 }
 
 // manager returns a Velero plugin manager (one per backup/restore/deletion in Velero),
 // stopped at the end of the test.
-func (e *env) manager(t *testing.T, level logrus.Level) clientmgmt.Manager {
-	m := clientmgmt.NewManager(e.logger, level, e.registry)
+func (e *env) manager(t *testing.T) clientmgmt.Manager {
+	m := clientmgmt.NewManager(e.logger, e.clientLevel, e.registry)
 	t.Cleanup(m.CleanupClients)
 	return m
 }
@@ -242,7 +333,7 @@ func (e *env) manager(t *testing.T, level logrus.Level) clientmgmt.Manager {
 // between, so that names the registry would refuse locally reach the plugin.
 func (e *env) restartableProcess(t *testing.T) process.RestartableProcess {
 	t.Helper()
-	p, err := process.NewRestartableProcessFactory().NewRestartableProcess(e.plugin, e.logger, logrus.DebugLevel)
+	p, err := process.NewRestartableProcessFactory().NewRestartableProcess(e.plugin, e.logger, e.clientLevel)
 	if err != nil {
 		t.Fatalf("starting %s: %v", e.plugin, err)
 	}

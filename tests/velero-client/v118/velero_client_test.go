@@ -1,0 +1,1 @@
+../velero_client_test.go
