@@ -7,7 +7,7 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[path = "src/wasm/engine_config.rs"]
+#[path = "src/sandbox/engine_config.rs"]
 mod engine_config;
 
 type BuildResult = Result<(), Box<dyn Error>>;
