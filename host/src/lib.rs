@@ -15,7 +15,7 @@
 //! 5. [`kubeapi`]: the Kubernetes API, reached through kube-rs.
 //!
 //! Beside the path: [`bindings`] (the WIT contract), [`proto`] (the protocol messages),
-//! [`logging`] (hclog JSON on stderr), [`client`] (drives the
+//! [`logging`] (hclog JSON on stderr, library diagnostics included), [`client`] (drives the
 //! binary the way Velero does, for tests, benchmarks and the demo) and [`operator`] (the
 //! commands an operator runs by hand).
 

@@ -7,6 +7,7 @@ use velero_plugin_for_csi::cli::{self, OperatorCommand};
 use velero_plugin_for_csi::imports::HostServices;
 use velero_plugin_for_csi::imports::clock::SystemClock;
 use velero_plugin_for_csi::kubeapi::KubeApi;
+use velero_plugin_for_csi::logging::bridge::{LibraryLog, library_level};
 use velero_plugin_for_csi::logging::{Level, LogSink, StderrLogger, chain};
 use velero_plugin_for_csi::operator::inspect::{self, Inspection};
 use velero_plugin_for_csi::operator::precompile::{self, Precompiled};
@@ -61,6 +62,11 @@ fn main() -> ExitCode {
     let args = cli::parse(argv);
 
     let logger: Arc<dyn LogSink> = Arc::new(StderrLogger::new(args.log_level));
+    let library_level = library_level(args.log_level);
+    let library = LibraryLog::new(Arc::new(StderrLogger::new(library_level)), library_level);
+    if let Err(error) = library.install() {
+        logger.emit(Level::Warn, "main", &chain(&error));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -5,6 +5,9 @@
 //! object per line, shorter than 64 KiB; `@level` one of trace/debug/info/warn/error;
 //! `@message` and every field a string; no `@timestamp`; each line written whole and
 //! unbuffered before the RPC it belongs to answers. A write to a closed stderr is ignored.
+//! Libraries' own diagnostics reach the same sink through [`bridge`].
+
+pub mod bridge;
 
 use std::collections::BTreeMap;
 use std::error::Error;
