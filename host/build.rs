@@ -7,7 +7,7 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[path = "src/wasm/engine_config.rs"]
+#[path = "src/sandbox/engine_config.rs"]
 mod engine_config;
 
 type BuildResult = Result<(), Box<dyn Error>>;
@@ -78,11 +78,23 @@ fn compile_protos(proto_dir: &Path) -> BuildResult {
 /// path of the component. A separate target directory keeps the nested cargo off the
 /// outer build's lock.
 fn build_guest(workspace: &Path) -> Result<PathBuf, Box<dyn Error>> {
-    for watched in ["guest", "wit", "Cargo.lock"] {
+    for watched in ["wit", "Cargo.lock", "Cargo.toml"] {
         println!(
             "cargo:rerun-if-changed={}",
             workspace.join(watched).display()
         );
+    }
+    // The crates compiled into the component, less their tests: editing a unit test must
+    // not rebuild and re-precompile the component.
+    for krate in ["guest", "common"] {
+        let root = workspace.join(krate);
+        println!(
+            "cargo:rerun-if-changed={}",
+            root.join("Cargo.toml").display()
+        );
+        for file in component_sources(&root.join("src"))? {
+            println!("cargo:rerun-if-changed={}", file.display());
+        }
     }
     let target_root = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -125,6 +137,28 @@ fn build_guest(workspace: &Path) -> Result<PathBuf, Box<dyn Error>> {
         .into());
     }
     Ok(guest_target.join("wasm32-wasip2/guest/csi_guest.wasm"))
+}
+
+/// The files under `dir` that go into the component: every file but the tests (files named
+/// `tests.rs` or `fixtures.rs`, and whatever is under a `tests` folder).
+fn component_sources(dir: &Path) -> Result<Vec<PathBuf>, Box<dyn Error>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if path.is_dir() {
+            if name != "tests" {
+                files.extend(component_sources(&path)?);
+            }
+        } else if name != "tests.rs" && name != "fixtures.rs" {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// Compiles the component to native code for the target being built, with the shared

@@ -9,15 +9,30 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use captured_logs::CapturedLogs;
+use csi_common::actions::Action;
 use serde_json::{Value, json};
 use support::*;
-use velero_plugin_for_csi::logging::Level;
-use velero_plugin_for_csi::wasm::bindings::{
+use velero_plugin_for_csi::bindings::{
     ActionError, ActionKind, ApiResource, Condition, KubeError, ObjectRef, RestoreInput,
 };
-use velero_plugin_for_csi::wasm::{
-    CallError, Cluster, ClusterFuture, GuestRuntime, HostServices, SystemClock,
-};
+use velero_plugin_for_csi::imports::clock::SystemClock;
+use velero_plugin_for_csi::imports::{Caller, HostServices};
+use velero_plugin_for_csi::kubeapi::{KubeFuture, Kubernetes};
+use velero_plugin_for_csi::logging::Level;
+use velero_plugin_for_csi::router::manifests;
+use velero_plugin_for_csi::sandbox::{CallError, GuestRuntime};
+
+/// A call on behalf of the action registered as `name` (with its grants), or of a name
+/// the host does not register (with none).
+fn caller(name: &'static str) -> Caller {
+    Action::from_name(name).map_or(
+        Caller {
+            action: name,
+            grants: &[],
+        },
+        manifests::caller,
+    )
+}
 
 /// A cluster that answers nothing and records every call that reached it.
 #[derive(Default)]
@@ -26,7 +41,7 @@ struct FakeCluster {
 }
 
 impl FakeCluster {
-    fn refuse<T: Send + 'static>(&self, call: String) -> ClusterFuture<'_, T> {
+    fn refuse<T: Send + 'static>(&self, call: String) -> KubeFuture<'_, T> {
         self.calls.lock().unwrap().push(call);
         Box::pin(async { Err(KubeError::Other("the fake cluster answers nothing".into())) })
     }
@@ -36,8 +51,8 @@ impl FakeCluster {
     }
 }
 
-impl Cluster for FakeCluster {
-    fn get(&self, t: ObjectRef) -> ClusterFuture<'_, String> {
+impl Kubernetes for FakeCluster {
+    fn get(&self, t: ObjectRef) -> KubeFuture<'_, String> {
         self.refuse(format!("get {}", t.name))
     }
     fn list(
@@ -45,16 +60,16 @@ impl Cluster for FakeCluster {
         a: ApiResource,
         _: Option<String>,
         _: Option<String>,
-    ) -> ClusterFuture<'_, Vec<String>> {
+    ) -> KubeFuture<'_, Vec<String>> {
         self.refuse(format!("list {}", a.resource))
     }
-    fn create(&self, a: ApiResource, _: Option<String>, _: String) -> ClusterFuture<'_, String> {
+    fn create(&self, a: ApiResource, _: Option<String>, _: String) -> KubeFuture<'_, String> {
         self.refuse(format!("create {}", a.resource))
     }
-    fn merge_patch(&self, t: ObjectRef, _: String) -> ClusterFuture<'_, String> {
+    fn merge_patch(&self, t: ObjectRef, _: String) -> KubeFuture<'_, String> {
         self.refuse(format!("patch {}", t.name))
     }
-    fn delete(&self, t: ObjectRef) -> ClusterFuture<'_, ()> {
+    fn delete(&self, t: ObjectRef) -> KubeFuture<'_, ()> {
         self.refuse(format!("delete {}", t.name))
     }
     fn wait_until(
@@ -62,7 +77,7 @@ impl Cluster for FakeCluster {
         t: ObjectRef,
         _: Condition,
         _: Duration,
-    ) -> ClusterFuture<'_, Option<String>> {
+    ) -> KubeFuture<'_, Option<String>> {
         self.refuse(format!("wait {}", t.name))
     }
 }
@@ -157,7 +172,7 @@ async fn lists_all_ten_actions() {
         .map(|(k, n, r)| (*k, *n, (*r).to_owned()))
         .collect();
     assert_eq!(listed, expected);
-    let selector = g.runtime.applies_to(CLASS_BACKUPPER).await.unwrap();
+    let selector = g.runtime.applies_to(caller(CLASS_BACKUPPER)).await.unwrap();
     assert!(selector.included_namespaces.is_empty() && selector.label_selector.is_empty());
 }
 
@@ -167,7 +182,11 @@ async fn class_backup_adds_the_list_secret_and_keeps_everything_else() {
     let class = snapshot_class(list_secret_annotations());
     let out = g
         .runtime
-        .execute_backup(CLASS_BACKUPPER, &class.to_string(), &backup().to_string())
+        .execute_backup(
+            caller(CLASS_BACKUPPER),
+            &class.to_string(),
+            &backup().to_string(),
+        )
         .await
         .unwrap();
 
@@ -210,7 +229,7 @@ async fn class_backup_without_a_secret_returns_the_item_byte_for_byte() {
         .to_string();
     let out = g
         .runtime
-        .execute_backup(CLASS_BACKUPPER, &item, &backup().to_string())
+        .execute_backup(caller(CLASS_BACKUPPER), &item, &backup().to_string())
         .await
         .unwrap();
     assert_eq!(out.item, item);
@@ -224,7 +243,7 @@ async fn class_restore_brings_the_secret_or_skips() {
 
     let out = g
         .runtime
-        .execute_restore(CLASS_RESTORER, &restore_input(&class, Value::Null))
+        .execute_restore(caller(CLASS_RESTORER), &restore_input(&class, Value::Null))
         .await
         .unwrap();
     assert!(!out.skip_restore && !out.wait_for_additional_items);
@@ -234,7 +253,7 @@ async fn class_restore_brings_the_secret_or_skips() {
 
     let skipped = g
         .runtime
-        .execute_restore(CLASS_RESTORER, &restore_input(&class, json!(false)))
+        .execute_restore(caller(CLASS_RESTORER), &restore_input(&class, json!(false)))
         .await
         .unwrap();
     assert!(skipped.skip_restore);
@@ -248,34 +267,38 @@ async fn operations_and_readiness() {
     let owner = backup().to_string();
     let progress = g
         .runtime
-        .progress(CLASS_BACKUPPER, "x", &owner)
+        .progress(caller(CLASS_BACKUPPER), "x", &owner)
         .await
         .unwrap();
     assert!(!progress.completed && progress.started.is_none() && progress.err.is_empty());
-    let error = action_error(g.runtime.progress(CLASS_BACKUPPER, "", &owner).await);
+    let error = action_error(
+        g.runtime
+            .progress(caller(CLASS_BACKUPPER), "", &owner)
+            .await,
+    );
     assert_eq!(
         error,
         ActionError::InvalidOperationId("operation ID  is invalid".into())
     );
     g.runtime
-        .cancel(CLASS_BACKUPPER, "x", &owner)
+        .cancel(caller(CLASS_BACKUPPER), "x", &owner)
         .await
         .unwrap();
 
     let restore = restore(Value::Null).to_string();
     assert!(
         g.runtime
-            .progress(CLASS_RESTORER, "x", &restore)
+            .progress(caller(CLASS_RESTORER), "x", &restore)
             .await
             .is_ok()
     );
     g.runtime
-        .cancel(CLASS_RESTORER, "x", &restore)
+        .cancel(caller(CLASS_RESTORER), "x", &restore)
         .await
         .unwrap();
     assert!(
         g.runtime
-            .are_additional_items_ready(CLASS_RESTORER, &[], &restore)
+            .are_additional_items_ready(caller(CLASS_RESTORER), &[], &restore)
             .await
             .unwrap()
     );
@@ -295,7 +318,11 @@ async fn bad_input_becomes_typed_errors() {
         ),
     ];
     for (item, expected) in cases {
-        match action_error(g.runtime.execute_backup(CLASS_BACKUPPER, item, &b).await) {
+        match action_error(
+            g.runtime
+                .execute_backup(caller(CLASS_BACKUPPER), item, &b)
+                .await,
+        ) {
             ActionError::InvalidInput(message) => {
                 assert!(message.starts_with(expected), "{item}: {message}")
             }
@@ -305,7 +332,7 @@ async fn bad_input_becomes_typed_errors() {
     let class = snapshot_class(json!({})).to_string();
     let error = action_error(
         g.runtime
-            .execute_backup(CLASS_BACKUPPER, &class, "not json")
+            .execute_backup(caller(CLASS_BACKUPPER), &class, "not json")
             .await,
     );
     assert!(matches!(error, ActionError::InvalidInput(m) if m.starts_with("backup: invalid JSON")));
@@ -316,21 +343,33 @@ async fn unknown_names_and_kinds_are_refused() {
     let g = guest().await;
     let class = snapshot_class(json!({})).to_string();
     let b = backup().to_string();
-    let unknown = action_error(g.runtime.execute_backup("velero.io/nope", &class, &b).await);
+    let unknown = action_error(
+        g.runtime
+            .execute_backup(caller("velero.io/nope"), &class, &b)
+            .await,
+    );
     assert_eq!(
         unknown,
         ActionError::UnknownAction(
             "this component has no backup item action (v2) named velero.io/nope".into()
         )
     );
-    let wrong_kind = action_error(g.runtime.execute_backup(CLASS_RESTORER, &class, &b).await);
+    let wrong_kind = action_error(
+        g.runtime
+            .execute_backup(caller(CLASS_RESTORER), &class, &b)
+            .await,
+    );
     assert_eq!(
         wrong_kind,
         ActionError::UnknownAction(format!(
             "this component has no backup item action (v2) named {CLASS_RESTORER}"
         ))
     );
-    let delete = action_error(g.runtime.execute_delete(CLASS_BACKUPPER, &class, &b).await);
+    let delete = action_error(
+        g.runtime
+            .execute_delete(caller(CLASS_BACKUPPER), &class, &b)
+            .await,
+    );
     assert_eq!(
         delete,
         ActionError::UnknownAction(format!(
@@ -344,7 +383,7 @@ async fn guest_logs_reach_the_host_with_the_action_as_source() {
     let g = guest().await;
     g.runtime
         .execute_backup(
-            CLASS_BACKUPPER,
+            caller(CLASS_BACKUPPER),
             &snapshot_class(json!({})).to_string(),
             &backup().to_string(),
         )
@@ -390,7 +429,11 @@ async fn concurrent_calls_share_no_state() {
             class["metadata"]["name"] = json!(format!("class-{i}"));
             let out = g
                 .runtime
-                .execute_backup(CLASS_BACKUPPER, &class.to_string(), &backup().to_string())
+                .execute_backup(
+                    caller(CLASS_BACKUPPER),
+                    &class.to_string(),
+                    &backup().to_string(),
+                )
                 .await
                 .unwrap();
             let returned: Value = serde_json::from_str(&out.item).unwrap();

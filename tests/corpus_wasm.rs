@@ -7,8 +7,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sim_cluster::{Cluster as SimCluster, Gvr};
-use velero_plugin_for_csi::wasm::bindings::{ApiResource, Condition, KubeError, ObjectRef};
-use velero_plugin_for_csi::wasm::{Cluster, ClusterFuture};
+use velero_plugin_for_csi::bindings::{ApiResource, Condition, KubeError, ObjectRef};
+use velero_plugin_for_csi::kubeapi::{KubeFuture, Kubernetes};
 
 #[path = "support/corpus_guest.rs"]
 mod corpus_guest;
@@ -26,12 +26,12 @@ fn parse(json: &str) -> Result<serde_json::Value, KubeError> {
     serde_json::from_str(json).map_err(|e| KubeError::Invalid(e.to_string()))
 }
 
-fn ready<T: Send + 'static>(result: Result<T, KubeError>) -> ClusterFuture<'static, T> {
+fn ready<T: Send + 'static>(result: Result<T, KubeError>) -> KubeFuture<'static, T> {
     Box::pin(async move { result })
 }
 
-impl Cluster for Simulated {
-    fn get(&self, t: ObjectRef) -> ClusterFuture<'_, String> {
+impl Kubernetes for Simulated {
+    fn get(&self, t: ObjectRef) -> KubeFuture<'_, String> {
         ready(
             self.0
                 .get(&gvr(&t.api), t.namespace.as_deref(), &t.name)
@@ -45,7 +45,7 @@ impl Cluster for Simulated {
         api: ApiResource,
         namespace: Option<String>,
         selector: Option<String>,
-    ) -> ClusterFuture<'_, Vec<String>> {
+    ) -> KubeFuture<'_, Vec<String>> {
         let result = self
             .0
             .list(&gvr(&api), namespace.as_deref(), selector.as_deref());
@@ -61,7 +61,7 @@ impl Cluster for Simulated {
         api: ApiResource,
         namespace: Option<String>,
         object: String,
-    ) -> ClusterFuture<'_, String> {
+    ) -> KubeFuture<'_, String> {
         let result = parse(&object).and_then(|o| {
             self.0
                 .create(&gvr(&api), namespace.as_deref(), o)
@@ -70,7 +70,7 @@ impl Cluster for Simulated {
         ready(result.map(|o| o.to_string()))
     }
 
-    fn merge_patch(&self, t: ObjectRef, patch: String) -> ClusterFuture<'_, String> {
+    fn merge_patch(&self, t: ObjectRef, patch: String) -> KubeFuture<'_, String> {
         let result = parse(&patch).and_then(|p| {
             self.0
                 .merge_patch(&gvr(&t.api), t.namespace.as_deref(), &t.name, &p)
@@ -79,7 +79,7 @@ impl Cluster for Simulated {
         ready(result.map(|o| o.to_string()))
     }
 
-    fn delete(&self, t: ObjectRef) -> ClusterFuture<'_, ()> {
+    fn delete(&self, t: ObjectRef) -> KubeFuture<'_, ()> {
         ready(
             self.0
                 .delete(&gvr(&t.api), t.namespace.as_deref(), &t.name)
@@ -92,7 +92,7 @@ impl Cluster for Simulated {
         t: ObjectRef,
         condition: Condition,
         timeout: Duration,
-    ) -> ClusterFuture<'_, Option<String>> {
+    ) -> KubeFuture<'_, Option<String>> {
         let condition = match condition {
             Condition::FieldPresent(pointer) => Ok(sim_cluster::Condition::FieldPresent(pointer)),
             Condition::FieldEquals(field) => parse(&field.value)

@@ -1,4 +1,4 @@
-//! Hot-swappable action modules (`host/src/modules/`): an operator module overrides the
+//! Hot-swappable action modules (`host/src/router/overrides/`): an operator module overrides the
 //! embedded component's actions; a module replaced while the process runs serves the next
 //! call while calls already running finish on the old one; a module that fails validation
 //! is refused with a log line and the previous one stays in service; precompiled artifacts
@@ -12,17 +12,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use csi_common::actions::Action;
 use serde_json::{Value, json};
 use tonic::Code;
+use velero_plugin_for_csi::bindings::ActionError;
 use velero_plugin_for_csi::client::Launch;
+use velero_plugin_for_csi::imports::HostServices;
+use velero_plugin_for_csi::imports::clock::SystemClock;
 use velero_plugin_for_csi::logging::Level;
-use velero_plugin_for_csi::modules::{ArtifactSource, Modules, ModulesConfig, digest};
 use velero_plugin_for_csi::proto::generated::DeleteItemActionExecuteRequest;
 use velero_plugin_for_csi::proto::generated::delete_item_action_client::DeleteItemActionClient;
-use velero_plugin_for_csi::wasm::bindings::ActionError;
-use velero_plugin_for_csi::wasm::{
-    CallError, GuestEngine, GuestLimits, GuestRuntime, HostServices, SystemClock,
-};
+use velero_plugin_for_csi::router::overrides::{ArtifactSource, OverridesConfig, digest};
+use velero_plugin_for_csi::router::{Route, RouteTable, Router};
+use velero_plugin_for_csi::sandbox::{CallError, GuestLimits};
 
 #[path = "support/captured_logs.rs"]
 mod captured_logs;
@@ -51,7 +53,7 @@ fn install(dir: &Path, name: &str, bytes: &[u8]) {
 }
 
 struct Fixture {
-    modules: Modules,
+    router: Router,
     cluster: Arc<HeldCluster>,
     logs: Arc<CapturedLogs>,
 }
@@ -64,14 +66,13 @@ async fn fixture(dir: &Path, cache: &Path) -> Fixture {
         logger: logs.clone(),
         clock: Arc::new(SystemClock),
     };
-    let engine = GuestEngine::new(GuestLimits::DEFAULT).unwrap();
-    let config = ModulesConfig {
+    let config = OverridesConfig {
         dir: Some(dir.to_owned()),
         cache: Some(cache.to_owned()),
     };
-    let modules = Modules::load(&engine, services, config).await.unwrap();
+    let router = Router::new(services, GuestLimits::DEFAULT, 16, config);
     Fixture {
-        modules,
+        router,
         cluster,
         logs,
     }
@@ -97,9 +98,21 @@ fn answered_by(result: Result<(), CallError>) -> Answered {
     }
 }
 
-async fn call(runtime: &GuestRuntime) -> Answered {
+async fn call(route: &Route) -> Answered {
     let item = json!({"attack": "sandbox"}).to_string();
-    answered_by(runtime.execute_delete(ACTION, &item, "{}").await)
+    answered_by(
+        route
+            .runtime()
+            .execute_delete(route.caller(), &item, "{}")
+            .await,
+    )
+}
+
+/// The route of the action the hostile component registers.
+fn delete_route(table: &RouteTable) -> &Route {
+    table
+        .get(Action::VolumeSnapshotDelete)
+        .expect("the action is registered")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -110,38 +123,43 @@ async fn modules_override_swap_and_refuse_without_a_restart() {
     let fx = fixture(dir.path(), &cache).await;
 
     // No module: the embedded component serves.
-    let routes = fx.modules.current().await;
-    assert!(routes.module_for(ACTION).is_none());
-    assert_eq!(call(&routes.runtime_for(ACTION)).await, Answered::Real);
+    let routes = fx.router.table().await.unwrap();
+    assert!(delete_route(&routes).module().is_none());
+    assert_eq!(call(delete_route(&routes)).await, Answered::Real);
 
     // A module overrides the action it lists, and only that one.
     install(dir.path(), "actions.wasm", hostile::component());
-    let routes = fx.modules.current().await;
-    let module = routes.module_for(ACTION).expect("the module serves");
+    let routes = fx.router.table().await.unwrap();
+    let module = delete_route(&routes).module().expect("the module serves");
     assert_eq!(module.digest, digest(hostile::component()));
     assert!(matches!(module.source, ArtifactSource::Compiled(Some(_))));
-    assert_eq!(call(&routes.runtime_for(ACTION)).await, Answered::Hostile);
+    assert_eq!(call(delete_route(&routes)).await, Answered::Hostile);
     assert!(
         routes
-            .module_for("velero.io/csi-volumesnapshot-backupper")
+            .get(Action::VolumeSnapshotBackup)
+            .unwrap()
+            .module()
             .is_none()
     );
 
     // A call in flight on the module…
-    let in_flight = routes.runtime_for(ACTION);
+    let in_flight = delete_route(&routes).clone();
     let stalled = tokio::spawn(async move {
         let item = json!({"attack": "stall"}).to_string();
-        in_flight.execute_delete(ACTION, &item, "{}").await
+        in_flight
+            .runtime()
+            .execute_delete(in_flight.caller(), &item, "{}")
+            .await
     });
     fx.cluster.entered(1).await;
     // …while it is replaced: the next call gets the new module, with no restart…
     install(dir.path(), "actions.wasm", &csi_component());
-    let routes = fx.modules.current().await;
+    let routes = fx.router.table().await.unwrap();
     assert_eq!(
-        routes.module_for(ACTION).unwrap().digest,
+        delete_route(&routes).module().unwrap().digest,
         digest(&csi_component())
     );
-    assert_eq!(call(&routes.runtime_for(ACTION)).await, Answered::Real);
+    assert_eq!(call(delete_route(&routes)).await, Answered::Real);
     // …and the call in flight finishes on the old one.
     fx.cluster.release();
     match stalled.await.unwrap() {
@@ -157,9 +175,9 @@ async fn modules_override_swap_and_refuse_without_a_restart() {
     // A module that lists an action the host does not grant is refused; the previous
     // version stays in service.
     install(dir.path(), "actions.wasm", hostile::impostor());
-    let routes = fx.modules.current().await;
+    let routes = fx.router.table().await.unwrap();
     assert_eq!(
-        routes.module_for(ACTION).unwrap().digest,
+        delete_route(&routes).module().unwrap().digest,
         digest(&csi_component())
     );
     let refused = fx.logs.messages_at(Level::Error);
@@ -172,28 +190,28 @@ async fn modules_override_swap_and_refuse_without_a_restart() {
     );
     // So is one that is not a component at all.
     install(dir.path(), "actions.wasm", b"\0asm but not really");
-    let routes = fx.modules.current().await;
+    let routes = fx.router.table().await.unwrap();
     assert_eq!(
-        routes.module_for(ACTION).unwrap().digest,
+        delete_route(&routes).module().unwrap().digest,
         digest(&csi_component())
     );
     assert_eq!(fx.logs.messages_at(Level::Error).len(), 2);
-    assert_eq!(call(&routes.runtime_for(ACTION)).await, Answered::Real);
+    assert_eq!(call(delete_route(&routes)).await, Answered::Real);
 
     // Removed: the embedded component serves again.
     std::fs::remove_file(dir.path().join("actions.wasm")).unwrap();
-    let routes = fx.modules.current().await;
-    assert!(routes.module_for(ACTION).is_none());
+    let routes = fx.router.table().await.unwrap();
+    assert!(delete_route(&routes).module().is_none());
 
     // The next process finds the hostile module's artifact in the cache.
     install(dir.path(), "actions.wasm", hostile::component());
     let next = fixture(dir.path(), &cache).await;
-    let routes = next.modules.current().await;
+    let routes = next.router.table().await.unwrap();
     assert!(matches!(
-        routes.module_for(ACTION).unwrap().source,
+        delete_route(&routes).module().unwrap().source,
         ArtifactSource::Cache(_)
     ));
-    assert_eq!(call(&routes.runtime_for(ACTION)).await, Answered::Hostile);
+    assert_eq!(call(delete_route(&routes)).await, Answered::Hostile);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -209,7 +227,7 @@ async fn swaps_under_concurrent_callers_never_fail_a_call() {
     // fleet of plugin processes does after the first.
     for version in &versions {
         install(dir.path(), "actions.wasm", version);
-        fx.modules.current().await;
+        fx.router.table().await.unwrap();
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -223,13 +241,13 @@ async fn swaps_under_concurrent_callers_never_fail_a_call() {
             tokio::spawn(async move {
                 let mut seen = (0, 0);
                 while !stop.load(Ordering::Relaxed) {
-                    let routes = fx.modules.current().await;
+                    let routes = fx.router.table().await.unwrap();
                     // A call answers from the module its routes name, whatever happens.
-                    let expected = match routes.module_for(ACTION) {
+                    let expected = match delete_route(&routes).module() {
                         Some(module) if module.digest == digests[0] => Answered::Hostile,
                         _ => Answered::Real,
                     };
-                    let answered = call(&routes.runtime_for(ACTION)).await;
+                    let answered = call(delete_route(&routes)).await;
                     assert_eq!(answered, expected);
                     match answered {
                         Answered::Hostile => seen.0 += 1,
@@ -248,11 +266,8 @@ async fn swaps_under_concurrent_callers_never_fail_a_call() {
         install(dir.path(), "actions.wasm", &versions[swap % 2]);
         // Wait for the version to be in service, then for the callers to make as many
         // calls again as there are callers, before the next swap.
-        while fx
-            .modules
-            .current()
-            .await
-            .module_for(ACTION)
+        while delete_route(&fx.router.table().await.unwrap())
+            .module()
             .map(|m| &m.digest)
             != Some(&digests[swap % 2])
         {
@@ -276,9 +291,9 @@ async fn swaps_under_concurrent_callers_never_fail_a_call() {
     let errors = fx.logs.messages_at(Level::Error);
     assert!(errors.is_empty(), "{errors:?}");
     // The last version installed serves the next call.
-    let routes = fx.modules.current().await;
+    let routes = fx.router.table().await.unwrap();
     assert_eq!(
-        routes.module_for(ACTION).unwrap().digest,
+        delete_route(&routes).module().unwrap().digest,
         digests[SWAPS % 2]
     );
 }

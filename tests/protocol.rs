@@ -219,6 +219,119 @@ async fn log_level_filters_the_plugin_output() {
     );
 }
 
+/// A claim bound to `pv-1`: backing it up makes the action's first Kubernetes call.
+fn bound_claim() -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"namespace": "app", "name": "data", "uid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "sc-csi", "volumeName": "pv-1"},
+        "status": {"phase": "Bound"}
+    })
+}
+
+// L-07 for libraries: kube-rs, tonic, hyper and h2 log through `tracing`; their records
+// reach Velero as hclog lines on stderr, warnings always, debug only at `--log-level debug`.
+#[tokio::test]
+async fn library_diagnostics_reach_the_log_at_their_levels() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A kubeconfig whose server refuses connections, and kube-rs's debugging override of
+    // the server URL, which kube-rs announces with a warning when its client is configured.
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+         clusters: [{name: k, cluster: {server: 'http://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {}}]\n\
+         contexts: [{name: c, context: {cluster: k, user: u}}]\n",
+    )
+    .unwrap();
+    let launch = |level: &str| {
+        let mut launch = Launch::velero(BINARY);
+        launch.args = vec!["--log-level".into(), level.into()];
+        launch.env.extend([
+            ("TMPDIR".into(), tmp.path().into()),
+            ("KUBECONFIG".into(), kubeconfig.clone().into()),
+            (
+                "KUBE_RS_DEBUG_OVERRIDE_URL".into(),
+                "http://127.0.0.1:1".into(),
+            ),
+        ]);
+        launch
+    };
+    let backup_claim = |channel| async move {
+        let request = execute_request(
+            "velero.io/csi-pvc-backupper",
+            bound_claim().to_string().into_bytes(),
+            backup().to_string().into_bytes(),
+        );
+        // The call fails or waits out the client's retries: only its log matters here.
+        let _ = bia(channel).execute(request).await;
+    };
+    let library_line = |line: &serde_json::Map<String, Value>| {
+        [
+            "kube",
+            "h2",
+            "hyper",
+            "tonic",
+            "tower",
+            "wasmtime",
+            "cranelift",
+            "rustls",
+        ]
+        .iter()
+        .any(|prefix| line["logSource"].as_str().unwrap().starts_with(prefix))
+    };
+
+    // At info: the library's warning is there, as an hclog line; no library debug record.
+    let plugin = launch("info").start().await.unwrap();
+    let call = tokio::spawn(backup_claim(plugin.channel()));
+    let lines = wait_for_log(&plugin, "overriding cluster URL").await;
+    let records = json_lines(&lines);
+    let warning = records
+        .iter()
+        .find(|r| r["@message"] == "overriding cluster URL")
+        .unwrap();
+    assert_eq!(warning["@level"], "warn");
+    assert_eq!(warning["@logSourceSetBy"], "plugin");
+    assert!(
+        warning["logSource"]
+            .as_str()
+            .unwrap()
+            .starts_with("kube_client"),
+        "{warning:?}"
+    );
+    assert!(
+        warning["url"].as_str().unwrap().contains("127.0.0.1:1"),
+        "{warning:?}"
+    );
+    for record in &records {
+        assert!(record.values().all(Value::is_string), "{record:?}");
+        assert!(
+            !(record["@level"] == "debug" || record["@level"] == "trace"),
+            "no debug record at info: {record:?}"
+        );
+    }
+    call.abort();
+    let exit = plugin.shutdown().await.unwrap();
+    assert!(exit.status.success());
+
+    // At debug: the libraries' debug records are there too (h2's frames, at least).
+    let plugin = launch("debug").start().await.unwrap();
+    let call = tokio::spawn(backup_claim(plugin.channel()));
+    let lines = wait_for_log(&plugin, "overriding cluster URL").await;
+    let records = json_lines(&lines);
+    assert!(
+        records
+            .iter()
+            .any(|r| r["@level"] == "debug" && library_line(r)),
+        "no library debug record at debug: {lines:?}"
+    );
+    assert!(records.iter().all(|r| r["@level"] != "trace"));
+    call.abort();
+    plugin.shutdown().await.unwrap();
+}
+
 // H-09, H-10, H-11: socket directory and uniqueness.
 #[tokio::test]
 async fn socket_location_and_uniqueness() {

@@ -9,18 +9,24 @@
 //! * An endless loop is stopped at the call's deadline, a memory bomb at the memory limit:
 //!   each a clean error, and the runtime keeps serving.
 //! * The component sees no filesystem, no environment and no network.
+//! * A spinning guest yields to the executor at every epoch tick, so other tasks on its
+//!   thread go on; and calls beyond the bound on running instances wait for a slot.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use csi_common::actions::Action;
 use serde_json::{Value, json};
 use sim_cluster::Cluster as SimCluster;
 use sim_cluster::apiserver::ApiServer;
+use velero_plugin_for_csi::bindings::ActionError;
+use velero_plugin_for_csi::imports::clock::SystemClock;
+use velero_plugin_for_csi::imports::{Caller, HostServices};
 use velero_plugin_for_csi::kubeapi::KubeApi;
 use velero_plugin_for_csi::logging::Level;
-use velero_plugin_for_csi::wasm::bindings::ActionError;
-use velero_plugin_for_csi::wasm::{
-    CallError, GuestEngine, GuestLimits, GuestRuntime, HostServices, LimitExceeded, SystemClock,
+use velero_plugin_for_csi::router::manifests;
+use velero_plugin_for_csi::sandbox::{
+    CallError, GuestEngine, GuestLimits, GuestRuntime, LimitExceeded,
 };
 
 #[path = "support/captured_logs.rs"]
@@ -36,6 +42,11 @@ use captured_logs::CapturedLogs;
 
 const ACTION: &str = "velero.io/csi-volumesnapshot-delete";
 
+/// The action the hostile component registers, with its grants.
+fn caller() -> Caller {
+    manifests::caller(Action::VolumeSnapshotDelete)
+}
+
 async fn hostile_runtime(cluster: Arc<SimCluster>) -> (GuestRuntime, Arc<CapturedLogs>, ApiServer) {
     hostile_runtime_within(cluster, GuestLimits::DEFAULT).await
 }
@@ -43,6 +54,13 @@ async fn hostile_runtime(cluster: Arc<SimCluster>) -> (GuestRuntime, Arc<Capture
 async fn hostile_runtime_within(
     cluster: Arc<SimCluster>,
     limits: GuestLimits,
+) -> (GuestRuntime, Arc<CapturedLogs>, ApiServer) {
+    hostile_runtime_in(cluster, GuestEngine::new(limits).unwrap()).await
+}
+
+async fn hostile_runtime_in(
+    cluster: Arc<SimCluster>,
+    engine: GuestEngine,
 ) -> (GuestRuntime, Arc<CapturedLogs>, ApiServer) {
     let server = ApiServer::start(cluster).await.unwrap();
     let logs = Arc::new(CapturedLogs::default());
@@ -53,7 +71,6 @@ async fn hostile_runtime_within(
         logger: logs.clone(),
         clock: Arc::new(SystemClock),
     };
-    let engine = GuestEngine::new(limits).unwrap();
     let component = engine.compile(hostile::component()).unwrap();
     let runtime = GuestRuntime::new(&engine, component, services)
         .await
@@ -76,7 +93,7 @@ async fn calls_beyond_the_manifest_are_forbidden_and_never_reach_the_server() {
     let cluster = Arc::new(SimCluster::new());
     let (runtime, logs, _server) = hostile_runtime(cluster.clone()).await;
     let item = json!({"attack": "overreach"}).to_string();
-    let report = report(runtime.execute_delete(ACTION, &item, "{}").await);
+    let report = report(runtime.execute_delete(caller(), &item, "{}").await);
 
     for denied in [
         "list-secrets-everywhere",
@@ -117,19 +134,19 @@ async fn calls_beyond_the_manifest_are_forbidden_and_never_reach_the_server() {
 async fn a_trap_is_a_clean_error_and_the_runtime_keeps_serving() {
     let (runtime, _, _server) = hostile_runtime(Arc::new(SimCluster::new())).await;
     let trap = json!({"attack": "trap"}).to_string();
-    match runtime.execute_delete(ACTION, &trap, "{}").await {
+    match runtime.execute_delete(caller(), &trap, "{}").await {
         Err(CallError::Trap(_)) => {}
         other => panic!("expected a trap, got {other:?}"),
     }
     let again = json!({"attack": "sandbox"}).to_string();
-    report(runtime.execute_delete(ACTION, &again, "{}").await);
+    report(runtime.execute_delete(caller(), &again, "{}").await);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_component_has_no_filesystem_environment_or_network() {
     let (runtime, _, _server) = hostile_runtime(Arc::new(SimCluster::new())).await;
     let item = json!({"attack": "sandbox"}).to_string();
-    let report = report(runtime.execute_delete(ACTION, &item, "{}").await);
+    let report = report(runtime.execute_delete(caller(), &item, "{}").await);
     assert_eq!(
         report,
         json!({"file": "refused", "environment-variables": 0, "network": "refused"})
@@ -147,7 +164,7 @@ async fn an_endless_loop_is_stopped_at_its_deadline_and_the_runtime_keeps_servin
     let (runtime, _, _server) = hostile_runtime_within(Arc::new(SimCluster::new()), TIGHT).await;
     let spin = json!({"attack": "spin"}).to_string();
     let started = Instant::now();
-    match runtime.execute_delete(ACTION, &spin, "{}").await {
+    match runtime.execute_delete(caller(), &spin, "{}").await {
         Err(CallError::Limit(LimitExceeded::Deadline(deadline))) => {
             assert_eq!(deadline, TIGHT.deadline)
         }
@@ -159,14 +176,14 @@ async fn an_endless_loop_is_stopped_at_its_deadline_and_the_runtime_keeps_servin
         "stopped after {took:?}"
     );
     let again = json!({"attack": "sandbox"}).to_string();
-    report(runtime.execute_delete(ACTION, &again, "{}").await);
+    report(runtime.execute_delete(caller(), &again, "{}").await);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_memory_bomb_is_stopped_at_the_limit_and_the_runtime_keeps_serving() {
     let (runtime, _, _server) = hostile_runtime_within(Arc::new(SimCluster::new()), TIGHT).await;
     let bomb = json!({"attack": "memory-bomb"}).to_string();
-    match runtime.execute_delete(ACTION, &bomb, "{}").await {
+    match runtime.execute_delete(caller(), &bomb, "{}").await {
         Err(CallError::Limit(LimitExceeded::Memory { desired, limit })) => {
             assert_eq!(limit, TIGHT.memory_bytes);
             assert!(desired > limit);
@@ -174,7 +191,7 @@ async fn a_memory_bomb_is_stopped_at_the_limit_and_the_runtime_keeps_serving() {
         other => panic!("expected the memory limit, got {other:?}"),
     }
     let again = json!({"attack": "sandbox"}).to_string();
-    report(runtime.execute_delete(ACTION, &again, "{}").await);
+    report(runtime.execute_delete(caller(), &again, "{}").await);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -197,7 +214,63 @@ async fn time_spent_in_host_calls_does_not_count_against_the_deadline() {
         cluster.release();
     });
     let stall = json!({"attack": "stall"}).to_string();
-    let report = report(runtime.execute_delete(ACTION, &stall, "{}").await);
+    let report = report(runtime.execute_delete(caller(), &stall, "{}").await);
     assert_eq!(report, json!({"hostile": "done", "delete": "ok"}));
     releaser.await.unwrap();
+}
+
+/// The call stopped at its deadline.
+fn stopped_at_the_deadline(result: Result<(), CallError>) {
+    match result {
+        Err(CallError::Limit(LimitExceeded::Deadline(deadline))) => {
+            assert_eq!(deadline, TIGHT.deadline)
+        }
+        other => panic!("expected the deadline, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_spinning_guest_yields_so_other_tasks_on_its_thread_are_answered() {
+    let (runtime, _, _server) = hostile_runtime_within(Arc::new(SimCluster::new()), TIGHT).await;
+    let started = Instant::now();
+    // Another task on the only thread, as a Health check would be.
+    let other = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        started.elapsed()
+    });
+    let spin = json!({"attack": "spin"}).to_string();
+    stopped_at_the_deadline(runtime.execute_delete(caller(), &spin, "{}").await);
+    let spun = started.elapsed();
+    let answered = other.await.unwrap();
+    assert!(
+        answered < TIGHT.deadline / 2,
+        "the other task was answered after {answered:?}, the guest spun for {spun:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_instance_bound_a_call_waits_for_the_spinning_one_to_be_stopped() {
+    let engine = GuestEngine::with_max_instances(TIGHT, 1).unwrap();
+    let (runtime, _, _server) = hostile_runtime_in(Arc::new(SimCluster::new()), engine).await;
+    let runtime = Arc::new(runtime);
+    let spinning = {
+        let runtime = runtime.clone();
+        tokio::spawn(async move {
+            let spin = json!({"attack": "spin"}).to_string();
+            let result = runtime.execute_delete(caller(), &spin, "{}").await;
+            (result, Instant::now())
+        })
+    };
+    // Let the spinning call take the only slot.
+    tokio::time::sleep(TIGHT.deadline / 6).await;
+    let item = json!({"attack": "sandbox"}).to_string();
+    let second = runtime.execute_delete(caller(), &item, "{}").await;
+    let second_done = Instant::now();
+    let (spun, stopped) = spinning.await.unwrap();
+    stopped_at_the_deadline(spun);
+    report(second);
+    assert!(
+        second_done >= stopped,
+        "the second call ran while the first held the only slot"
+    );
 }

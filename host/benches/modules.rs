@@ -13,13 +13,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use csi_common::actions::Action;
 use serde_json::json;
+use velero_plugin_for_csi::imports::HostServices;
+use velero_plugin_for_csi::imports::clock::SystemClock;
 use velero_plugin_for_csi::kubeapi::{KubeApi, RateLimit};
 use velero_plugin_for_csi::logging::{LogSink, Record};
-use velero_plugin_for_csi::modules::{ArtifactCache, ArtifactSource, Loader, digest};
-use velero_plugin_for_csi::wasm::{
-    GuestEngine, GuestLimits, GuestRuntime, HostServices, SystemClock,
-};
+use velero_plugin_for_csi::router::listing::registered;
+use velero_plugin_for_csi::router::manifests;
+use velero_plugin_for_csi::router::overrides::{ArtifactCache, ArtifactSource, Loader, digest};
+use velero_plugin_for_csi::sandbox::{GuestEngine, GuestLimits, GuestRuntime};
 
 struct Silent;
 
@@ -85,18 +88,21 @@ async fn main() {
     })
     .to_string();
     let backup = json!({"metadata": {"name": "b1", "namespace": "velero"}, "spec": {}}).to_string();
-    const CLASS: &str = "velero.io/csi-volumesnapshotclass-backupper";
+    let class_backup = manifests::caller(Action::VolumeSnapshotClassBackup);
 
     // Warm up.
     for _ in 0..100 {
-        runtime.applies_to(CLASS).await.unwrap();
+        runtime.applies_to(class_backup).await.unwrap();
     }
-    let mut applies =
-        time_async(|| async { runtime.applies_to(CLASS).await.unwrap() }, calls).await;
+    let mut applies = time_async(
+        || async { runtime.applies_to(class_backup).await.unwrap() },
+        calls,
+    )
+    .await;
     let mut execute = time_async(
         || async {
             runtime
-                .execute_backup(CLASS, &class, &backup)
+                .execute_backup(class_backup, &class, &backup)
                 .await
                 .unwrap()
         },
@@ -132,7 +138,12 @@ async fn main() {
     let mut embedded = time(|| drop(engine.embedded().unwrap()), load_runs);
 
     let validate = |cache: Option<ArtifactCache>| {
-        let loader = Loader::new(engine.clone(), services(), runtime.actions(), cache);
+        let loader = Loader::new(
+            engine.clone(),
+            services(),
+            registered(runtime.actions()).unwrap(),
+            cache,
+        );
         let wasm = wasm.clone();
         let module_digest = module_digest.clone();
         async move {

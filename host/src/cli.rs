@@ -3,8 +3,9 @@
 //! Velero v1.13/v1.14 pass `--log-level <level>` (and `--features <list>`); v1.15+ pass a
 //! copy of the server's own arguments, with `--flag=value`, `--flag value` and bare flags
 //! mixed. The plugin honours `--log-level`, `--client-qps` and `--client-burst` in both
-//! forms (and with a single dash, as Go's flag package allows) and ignores everything else:
-//! it must never fail on its arguments, so a bad value is ignored too.
+//! forms (and with a single dash, as Go's flag package allows), and its own
+//! `--modules-dir`, `--module-cache` and `--max-instances` for runs by hand; it ignores
+//! everything else: it must never fail on its arguments, so a bad value is ignored too.
 
 use std::ffi::OsString;
 
@@ -13,8 +14,8 @@ use std::time::Duration;
 
 use crate::kubeapi::RateLimit;
 use crate::logging::Level;
-use crate::modules::{MODULE_CACHE_ENV, MODULES_DIR_ENV, ModulesConfig};
-use crate::wasm::GuestLimits;
+use crate::router::overrides::{MODULE_CACHE_ENV, MODULES_DIR_ENV, OverridesConfig};
+use crate::sandbox::{GuestLimits, default_max_instances};
 
 /// The environment variable that sets the client's QPS when Velero does not pass
 /// `--client-qps`.
@@ -27,6 +28,9 @@ pub const CLIENT_BURST_ENV: &str = "VELERO_CSI_CLIENT_BURST";
 pub const GUEST_DEADLINE_ENV: &str = "VELERO_CSI_GUEST_DEADLINE_MS";
 /// The environment variable that sets each guest call's memory limit, in MiB.
 pub const GUEST_MEMORY_ENV: &str = "VELERO_CSI_GUEST_MEMORY_MIB";
+/// The environment variable that sets how many guest instances may run at once when the
+/// plugin is not started with `--max-instances`.
+pub const MAX_INSTANCES_ENV: &str = "VELERO_CSI_MAX_INSTANCES";
 
 /// What the plugin takes from its command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +48,8 @@ pub struct Args {
     pub modules_dir: Option<PathBuf>,
     /// `--module-cache`: where precompiled modules are kept.
     pub module_cache: Option<PathBuf>,
+    /// `--max-instances`: guest instances allowed to run at once (a positive integer).
+    pub max_instances: Option<usize>,
 }
 
 impl Args {
@@ -65,14 +71,22 @@ impl Args {
 }
 
 impl Args {
+    /// How many guest instances may run at once: the flag, else [`MAX_INSTANCES_ENV`] as
+    /// `env` reads it, else twice the CPUs available. Bad values count as absent.
+    pub fn max_instances(&self, env: impl Fn(&str) -> Option<String>) -> usize {
+        self.max_instances
+            .or_else(|| env(MAX_INSTANCES_ENV).as_deref().and_then(positive))
+            .unwrap_or_else(default_max_instances)
+    }
+
     /// Where operator modules come from: each setting from its flag, else from its
     /// environment variable ([`MODULES_DIR_ENV`], [`MODULE_CACHE_ENV`]) as `env` reads it.
-    pub fn modules(&self, env: impl Fn(&str) -> Option<String>) -> ModulesConfig {
+    pub fn overrides(&self, env: impl Fn(&str) -> Option<String>) -> OverridesConfig {
         let path = |flag: &Option<PathBuf>, name: &str| {
             flag.clone()
                 .or_else(|| env(name).filter(|v| !v.is_empty()).map(PathBuf::from))
         };
-        ModulesConfig {
+        OverridesConfig {
             dir: path(&self.modules_dir, MODULES_DIR_ENV),
             cache: path(&self.module_cache, MODULE_CACHE_ENV),
         }
@@ -111,6 +125,11 @@ fn burst(text: &str) -> Option<u32> {
     text.trim().parse::<u32>().ok().filter(|burst| *burst > 0)
 }
 
+/// A count: a positive integer.
+fn positive(text: &str) -> Option<usize> {
+    text.trim().parse::<usize>().ok().filter(|n| *n > 0)
+}
+
 /// What an operator asks for when running the binary by hand (Velero always sets the magic
 /// cookie and is then served whatever the arguments say).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +143,7 @@ pub enum OperatorCommand {
         json: bool,
     },
     /// Validate a module and store its precompiled artifact in the module cache (the one
-    /// the plugin uses: [`Args::modules`] of the same arguments).
+    /// the plugin uses: [`Args::overrides`] of the same arguments).
     Precompile { module: PathBuf, json: bool },
     /// Print the binary's version, component digest, wasmtime version and target.
     Version { json: bool },
@@ -190,6 +209,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Args {
         client_burst: None,
         modules_dir: None,
         module_cache: None,
+        max_instances: None,
     };
     while let Some(arg) = args.next() {
         let (name, value) = match arg.split_once('=') {
@@ -201,7 +221,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Args {
         };
         if !matches!(
             flag,
-            "log-level" | "client-qps" | "client-burst" | "modules-dir" | "module-cache"
+            "log-level"
+                | "client-qps"
+                | "client-burst"
+                | "modules-dir"
+                | "module-cache"
+                | "max-instances"
         ) {
             continue;
         }
@@ -216,6 +241,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Args {
             "client-burst" => parsed.client_burst = burst(&value).or(parsed.client_burst),
             "modules-dir" => parsed.modules_dir = Some(PathBuf::from(value)),
             "module-cache" => parsed.module_cache = Some(PathBuf::from(value)),
+            "max-instances" => parsed.max_instances = positive(&value).or(parsed.max_instances),
             _ => {}
         }
     }
@@ -390,24 +416,48 @@ mod tests {
         };
         let flagged = parse_str(&["p", "--modules-dir", "/m", "--module-cache=/c"]);
         assert_eq!(
-            flagged.modules(env),
-            ModulesConfig {
+            flagged.overrides(env),
+            OverridesConfig {
                 dir: Some("/m".into()),
                 cache: Some("/c".into())
             }
         );
         assert_eq!(
-            parse_str(&["p"]).modules(env),
-            ModulesConfig {
+            parse_str(&["p"]).overrides(env),
+            OverridesConfig {
                 dir: Some("/env/modules".into()),
                 cache: Some("/env/cache".into())
             }
         );
         assert_eq!(
-            parse_str(&["p"]).modules(|_| Some(String::new())),
-            ModulesConfig::default(),
+            parse_str(&["p"]).overrides(|_| Some(String::new())),
+            OverridesConfig::default(),
             "empty variables count as unset"
         );
+    }
+
+    #[test]
+    fn max_instances_from_the_flag_else_the_environment_else_twice_the_cpus() {
+        let env = |value: &'static str| {
+            move |name: &str| (name == MAX_INSTANCES_ENV).then(|| value.to_owned())
+        };
+        assert_eq!(
+            parse_str(&["p", "--max-instances", "3"]).max_instances(env("9")),
+            3
+        );
+        assert_eq!(
+            parse_str(&["p", "--max-instances=0"]).max_instances(env("9")),
+            9
+        );
+        assert_eq!(
+            parse_str(&["p"]).max_instances(env("many")),
+            default_max_instances()
+        );
+        assert_eq!(
+            parse_str(&["p"]).max_instances(|_| None),
+            default_max_instances()
+        );
+        assert!(default_max_instances() >= 2);
     }
 
     #[test]

@@ -26,18 +26,18 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Why launching or stopping the plugin failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot start the plugin: {0}")]
-    Spawn(std::io::Error),
+    #[error("cannot start the plugin")]
+    Spawn(#[source] std::io::Error),
     #[error("plugin exited before we could connect ({0})")]
     ExitedEarly(String),
     #[error("timed out waiting for the handshake line")]
     HandshakeTimeout,
     #[error("unrecognized remote plugin message: {0:?}")]
     BadHandshake(String),
-    #[error("cannot connect to the plugin socket: {0}")]
-    Connect(tonic::transport::Error),
-    #[error("waiting for the plugin to exit failed: {0}")]
-    Wait(std::io::Error),
+    #[error("cannot connect to the plugin socket")]
+    Connect(#[source] tonic::transport::Error),
+    #[error("waiting for the plugin to exit failed")]
+    Wait(#[source] std::io::Error),
 }
 
 /// What the plugin's stderr pipe does after the handshake.

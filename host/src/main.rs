@@ -4,14 +4,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use velero_plugin_for_csi::cli::{self, OperatorCommand};
-use velero_plugin_for_csi::goplugin::{handshake, serve};
-use velero_plugin_for_csi::inspect::{self, Inspection};
+use velero_plugin_for_csi::imports::HostServices;
+use velero_plugin_for_csi::imports::clock::SystemClock;
 use velero_plugin_for_csi::kubeapi::KubeApi;
-use velero_plugin_for_csi::logging::{Level, LogSink, StderrLogger};
-use velero_plugin_for_csi::precompile::{self, Precompiled};
-use velero_plugin_for_csi::velero::Plugins;
-use velero_plugin_for_csi::version::Version;
-use velero_plugin_for_csi::wasm::{HostServices, SystemClock};
+use velero_plugin_for_csi::logging::bridge::{LibraryLog, library_level};
+use velero_plugin_for_csi::logging::{Level, LogSink, StderrLogger, chain};
+use velero_plugin_for_csi::operator::inspect::{self, Inspection};
+use velero_plugin_for_csi::operator::precompile::{self, Precompiled};
+use velero_plugin_for_csi::operator::version::Version;
+use velero_plugin_for_csi::router::Router;
+use velero_plugin_for_csi::wire::goplugin::{handshake, serve};
+use velero_plugin_for_csi::wire::velero::VeleroServices;
 
 fn main() -> ExitCode {
     let argv: Vec<_> = std::env::args_os().collect();
@@ -32,7 +35,7 @@ fn main() -> ExitCode {
             Some(OperatorCommand::Precompile { module, json }) => {
                 // The cache the plugin would use: `--module-cache`, else the environment.
                 let env = |name: &str| std::env::var(name).ok();
-                let cache = cli::parse(argv.iter().cloned()).modules(env).cache;
+                let cache = cli::parse(argv.iter().cloned()).overrides(env).cache;
                 let report = block_on(|| precompile::precompile(&module, cache.clone()));
                 print_report(
                     "precompile",
@@ -43,7 +46,7 @@ fn main() -> ExitCode {
                 )
             }
             Some(OperatorCommand::Version { json }) => {
-                let report = Version::of_this_binary().map_err(|e| e.to_string());
+                let report = Version::of_this_binary().map_err(|e| chain(&e));
                 print_report("version", report, json, Version::to_json, Version::to_text)
             }
             Some(OperatorCommand::Usage) => {
@@ -59,6 +62,11 @@ fn main() -> ExitCode {
     let args = cli::parse(argv);
 
     let logger: Arc<dyn LogSink> = Arc::new(StderrLogger::new(args.log_level));
+    let library_level = library_level(args.log_level);
+    let library = LibraryLog::new(Arc::new(StderrLogger::new(library_level)), library_level);
+    if let Err(error) = library.install() {
+        logger.emit(Level::Warn, "main", &chain(&error));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -80,24 +88,26 @@ fn main() -> ExitCode {
         clock: Arc::new(SystemClock),
     };
     let env = |name: &str| std::env::var(name).ok();
-    let plugins = Plugins::new(
-        args.argv0.clone(),
+    let router = Router::new(
         services,
         cli::guest_limits(env),
-        args.modules(env),
+        args.max_instances(env),
+        args.overrides(env),
     );
-    let result = runtime.block_on(serve(plugins, logger.clone()));
+    let services = VeleroServices::new(args.argv0.clone(), Arc::new(router));
+    let result = runtime.block_on(serve(services, logger.clone()));
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            logger.emit(Level::Error, "main", &error.to_string());
+            logger.emit(Level::Error, "main", &chain(&error));
             ExitCode::FAILURE
         }
     }
 }
 
 /// `demo`: the main job end to end on the embedded cluster, this binary as the plugin.
+#[cfg(feature = "demo")]
 fn demo() -> ExitCode {
     let outcome = std::env::current_exe()
         .map_err(|e| format!("cannot find this program's path: {e}"))
@@ -108,8 +118,8 @@ fn demo() -> ExitCode {
                 .map_err(|e| format!("cannot start the async runtime: {e}"))
                 .and_then(|runtime| {
                     runtime
-                        .block_on(velero_plugin_for_csi::demo::run(program))
-                        .map_err(|e| e.to_string())
+                        .block_on(velero_plugin_for_csi::operator::demo::run(program))
+                        .map_err(|e| chain(&e))
                 })
         });
     match outcome {
@@ -121,17 +131,24 @@ fn demo() -> ExitCode {
     }
 }
 
+/// `demo`, in a binary built without the simulated cluster (the `demo` feature).
+#[cfg(not(feature = "demo"))]
+fn demo() -> ExitCode {
+    eprintln!("demo failed: this binary was built without the `demo` feature");
+    ExitCode::FAILURE
+}
+
 /// Runs an operator command's future on a single-threaded runtime.
 fn block_on<F, T, E>(command: impl FnOnce() -> F) -> Result<T, String>
 where
     F: std::future::Future<Output = Result<T, E>>,
-    E: std::fmt::Display,
+    E: std::error::Error + 'static,
 {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))
-        .and_then(|runtime| runtime.block_on(command()).map_err(|e| e.to_string()))
+        .and_then(|runtime| runtime.block_on(command()).map_err(|e| chain(&e)))
 }
 
 /// Prints an operator command's report as text or JSON on stdout, or its error on stderr.

@@ -4,12 +4,17 @@
 
 use std::sync::Arc;
 
+use csi_common::actions::Action;
 use scenarios::{CallKind, Identifier, LogLevel, LogRecord, Outcome, Progress, Reply, Request};
-use velero_plugin_for_csi::logging::{Level, Record};
-use velero_plugin_for_csi::wasm::bindings::{
+use velero_plugin_for_csi::bindings::{
     ActionKind, Datetime, OperationProgress, ResourceIdentifier, RestoreInput,
 };
-use velero_plugin_for_csi::wasm::{Cluster, GuestRuntime, HostServices, WallClock};
+use velero_plugin_for_csi::imports::HostServices;
+use velero_plugin_for_csi::imports::clock::WallClock;
+use velero_plugin_for_csi::kubeapi::Kubernetes;
+use velero_plugin_for_csi::logging::{Level, Record};
+use velero_plugin_for_csi::router::manifests;
+use velero_plugin_for_csi::sandbox::GuestRuntime;
 
 /// 2024-05-01T09:30:00Z: the scenarios' frozen clock ([scenarios §5.0](../../docs/scenarios.md#50-shared-fixtures)).
 const FROZEN_NOW: i64 = 1_714_555_800;
@@ -76,7 +81,7 @@ fn progress(p: OperationProgress) -> Progress {
 }
 
 /// Makes the call through the component; the reply carries the records the guest logged.
-pub async fn drive(scenario: &Request, cluster: Arc<dyn Cluster>) -> Reply {
+pub async fn drive(scenario: &Request, cluster: Arc<dyn Kubernetes>) -> Reply {
     let logs = Arc::new(CapturedLogs::default());
     let result = call(scenario, cluster, logs.clone()).await;
     Reply {
@@ -92,7 +97,7 @@ pub async fn drive(scenario: &Request, cluster: Arc<dyn Cluster>) -> Reply {
 
 async fn call(
     scenario: &Request,
-    cluster: Arc<dyn Cluster>,
+    cluster: Arc<dyn Kubernetes>,
     logs: Arc<CapturedLogs>,
 ) -> Result<Outcome, String> {
     let services = HostServices {
@@ -111,9 +116,12 @@ async fn call(
         .find(|a| a.name == action)
         .map(|a| a.kind)
         .ok_or_else(|| format!("the component lists no action {action}"))?;
+    let registered =
+        Action::from_name(action).ok_or_else(|| format!("the host registers no {action}"))?;
+    let caller = manifests::caller(registered);
     let outcome = match (scenario.call, kind) {
         (CallKind::Execute, ActionKind::BackupItemActionV2) => runtime
-            .execute_backup(action, &input.item, &input.owner)
+            .execute_backup(caller, &input.item, &input.owner)
             .await
             .map(|o| Outcome {
                 item: Some(o.item),
@@ -129,7 +137,7 @@ async fn call(
                 restore: input.owner.clone(),
             };
             runtime
-                .execute_restore(action, &request)
+                .execute_restore(caller, &request)
                 .await
                 .map(|o| Outcome {
                     item: Some(o.item),
@@ -140,18 +148,18 @@ async fn call(
                 })
         }
         (CallKind::Execute, ActionKind::DeleteItemAction) => runtime
-            .execute_delete(action, &input.item, &input.owner)
+            .execute_delete(caller, &input.item, &input.owner)
             .await
             .map(|()| Outcome::default()),
         (CallKind::Progress, _) => runtime
-            .progress(action, &input.operation_id, &input.owner)
+            .progress(caller, &input.operation_id, &input.owner)
             .await
             .map(|p| Outcome {
                 progress: Some(progress(p)),
                 ..Outcome::default()
             }),
         (CallKind::Cancel, _) => runtime
-            .cancel(action, &input.operation_id, &input.owner)
+            .cancel(caller, &input.operation_id, &input.owner)
             .await
             .map(|()| Outcome::default()),
         (CallKind::Ready, _) => {
@@ -166,7 +174,7 @@ async fn call(
                 })
                 .collect();
             runtime
-                .are_additional_items_ready(action, &items, &input.owner)
+                .are_additional_items_ready(caller, &items, &input.owner)
                 .await
                 .map(|ready| Outcome {
                     ready: Some(ready),

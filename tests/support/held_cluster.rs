@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use tokio::sync::watch;
-use velero_plugin_for_csi::wasm::bindings::{ApiResource, Condition, KubeError, ObjectRef};
-use velero_plugin_for_csi::wasm::{Cluster, ClusterFuture};
+use velero_plugin_for_csi::bindings::{ApiResource, Condition, KubeError, ObjectRef};
+use velero_plugin_for_csi::kubeapi::{KubeFuture, Kubernetes};
 
 /// Holds deletes until [`HeldCluster::release`].
 pub struct HeldCluster {
@@ -38,12 +38,12 @@ impl HeldCluster {
     }
 }
 
-fn unavailable<'a, T: Send + 'a>() -> ClusterFuture<'a, T> {
+fn unavailable<'a, T: Send + 'a>() -> KubeFuture<'a, T> {
     Box::pin(async { Err(KubeError::Unavailable("held cluster".into())) })
 }
 
-impl Cluster for HeldCluster {
-    fn get(&self, _: ObjectRef) -> ClusterFuture<'_, String> {
+impl Kubernetes for HeldCluster {
+    fn get(&self, _: ObjectRef) -> KubeFuture<'_, String> {
         unavailable()
     }
 
@@ -52,19 +52,19 @@ impl Cluster for HeldCluster {
         _: ApiResource,
         _: Option<String>,
         _: Option<String>,
-    ) -> ClusterFuture<'_, Vec<String>> {
+    ) -> KubeFuture<'_, Vec<String>> {
         unavailable()
     }
 
-    fn create(&self, _: ApiResource, _: Option<String>, _: String) -> ClusterFuture<'_, String> {
+    fn create(&self, _: ApiResource, _: Option<String>, _: String) -> KubeFuture<'_, String> {
         unavailable()
     }
 
-    fn merge_patch(&self, _: ObjectRef, _: String) -> ClusterFuture<'_, String> {
+    fn merge_patch(&self, _: ObjectRef, _: String) -> KubeFuture<'_, String> {
         unavailable()
     }
 
-    fn delete(&self, _: ObjectRef) -> ClusterFuture<'_, ()> {
+    fn delete(&self, _: ObjectRef) -> KubeFuture<'_, ()> {
         let mut released = self.released.subscribe();
         self.entered.send_modify(|n| *n += 1);
         Box::pin(async move {
@@ -78,7 +78,7 @@ impl Cluster for HeldCluster {
         _: ObjectRef,
         _: Condition,
         _: Duration,
-    ) -> ClusterFuture<'_, Option<String>> {
+    ) -> KubeFuture<'_, Option<String>> {
         unavailable()
     }
 }

@@ -19,6 +19,8 @@ mod retry;
 mod tests;
 mod wait;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
@@ -31,8 +33,43 @@ pub use rate_limit::RateLimit;
 use rate_limit::RateLimitLayer;
 use retry::{Backoff, is_conflict, is_not_found, is_transient, retrying};
 
-use crate::wasm::bindings::{ApiResource, Condition, KubeError, ObjectRef};
-use crate::wasm::{Cluster, ClusterFuture};
+use crate::bindings::{ApiResource, Condition, KubeError, ObjectRef};
+
+/// A future answered by a [`Kubernetes`] API.
+pub type KubeFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, KubeError>> + Send + 'a>>;
+
+/// The Kubernetes API calls the component may make, once they passed the capability check
+/// (the `kube` import): served by [`KubeApi`] in the plugin, by fakes and the simulated
+/// cluster in tests.
+pub trait Kubernetes: Send + Sync {
+    /// Reads one object as JSON.
+    fn get(&self, target: ObjectRef) -> KubeFuture<'_, String>;
+    /// Lists objects as JSON, optionally by label selector.
+    fn list(
+        &self,
+        api: ApiResource,
+        namespace: Option<String>,
+        label_selector: Option<String>,
+    ) -> KubeFuture<'_, Vec<String>>;
+    /// Creates an object; returns the created object as JSON.
+    fn create(
+        &self,
+        api: ApiResource,
+        namespace: Option<String>,
+        object: String,
+    ) -> KubeFuture<'_, String>;
+    /// Applies a JSON merge patch; returns the patched object as JSON.
+    fn merge_patch(&self, target: ObjectRef, patch: String) -> KubeFuture<'_, String>;
+    /// Deletes one object.
+    fn delete(&self, target: ObjectRef) -> KubeFuture<'_, ()>;
+    /// Waits until `condition` holds, at most `timeout`.
+    fn wait_until(
+        &self,
+        target: ObjectRef,
+        condition: Condition,
+        timeout: Duration,
+    ) -> KubeFuture<'_, Option<String>>;
+}
 
 /// The field manager the API server records for this plugin's creates and patches, as it
 /// records the Go plugin's (client-go names it after the binary).
@@ -159,8 +196,8 @@ async fn delete(api: &Api<DynamicObject>, name: &str) -> Result<(), kube::Error>
     }
 }
 
-impl Cluster for KubeApi {
-    fn get(&self, target: ObjectRef) -> ClusterFuture<'_, String> {
+impl Kubernetes for KubeApi {
+    fn get(&self, target: ObjectRef) -> KubeFuture<'_, String> {
         Box::pin(async move {
             let api = self.api(&target.api, target.namespace.as_deref()).await?;
             let object = retrying(is_transient, || api.get(&target.name))
@@ -175,7 +212,7 @@ impl Cluster for KubeApi {
         api: ApiResource,
         namespace: Option<String>,
         label_selector: Option<String>,
-    ) -> ClusterFuture<'_, Vec<String>> {
+    ) -> KubeFuture<'_, Vec<String>> {
         Box::pin(async move {
             let api = self.api(&api, namespace.as_deref()).await?;
             let mut params = kube::api::ListParams::default();
@@ -194,7 +231,7 @@ impl Cluster for KubeApi {
         api: ApiResource,
         namespace: Option<String>,
         object: String,
-    ) -> ClusterFuture<'_, String> {
+    ) -> KubeFuture<'_, String> {
         Box::pin(async move {
             let api = self.api(&api, namespace.as_deref()).await?;
             let created = create::create(&api, &from_json(&object)?)
@@ -204,7 +241,7 @@ impl Cluster for KubeApi {
         })
     }
 
-    fn merge_patch(&self, target: ObjectRef, patch: String) -> ClusterFuture<'_, String> {
+    fn merge_patch(&self, target: ObjectRef, patch: String) -> KubeFuture<'_, String> {
         Box::pin(async move {
             let api = self.api(&target.api, target.namespace.as_deref()).await?;
             let patch =
@@ -225,7 +262,7 @@ impl Cluster for KubeApi {
         })
     }
 
-    fn delete(&self, target: ObjectRef) -> ClusterFuture<'_, ()> {
+    fn delete(&self, target: ObjectRef) -> KubeFuture<'_, ()> {
         Box::pin(async move {
             let api = self.api(&target.api, target.namespace.as_deref()).await?;
             delete(&api, &target.name).await.map_err(kube_error)
@@ -237,7 +274,7 @@ impl Cluster for KubeApi {
         target: ObjectRef,
         condition: Condition,
         timeout: Duration,
-    ) -> ClusterFuture<'_, Option<String>> {
+    ) -> KubeFuture<'_, Option<String>> {
         Box::pin(async move {
             let api = self.api(&target.api, target.namespace.as_deref()).await?;
             // Named as the API server names it in its messages: `resource.group`.

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::kube_error;
 use super::retry::{Backoff, is_transient};
-use crate::wasm::bindings::{Condition, KubeError};
+use crate::bindings::{Condition, KubeError};
 
 /// Watches the object `name` until `condition` holds (`Some` object) or, for
 /// [`Condition::Deleted`], until it is gone (`None`). `resource` names the kind in errors.
@@ -90,7 +90,7 @@ fn holds(condition: &Condition, object: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wasm::bindings::FieldValue;
+    use crate::bindings::FieldValue;
     use serde_json::json;
 
     #[test]

@@ -17,6 +17,11 @@
 //! (`velero.io/csi-everything`), so that validation refuses it.
 //!
 //! The host's tests load it in place of the embedded component. It is never shipped.
+//!
+//! It is a component only for `wasm32`: built natively (as `cargo build --workspace` does)
+//! the crate is empty, since a native linker rejects the component's export names.
+
+#![cfg(target_arch = "wasm32")]
 
 use serde_json::{Value, json};
 
