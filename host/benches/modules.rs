@@ -48,7 +48,7 @@ fn p90(samples: &mut [Duration]) -> Duration {
     samples[samples.len() * 9 / 10]
 }
 
-async fn time_async<F: std::future::Future>(f: impl Fn() -> F, runs: usize) -> Vec<Duration> {
+async fn time_async<F: Future>(f: impl Fn() -> F, runs: usize) -> Vec<Duration> {
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
         let started = Instant::now();

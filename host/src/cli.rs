@@ -138,10 +138,7 @@ pub enum OperatorCommand {
     Demo,
     /// Report a component's actions and capability manifests (the embedded one unless a
     /// module path is given), as text or JSON.
-    Inspect {
-        module: Option<std::path::PathBuf>,
-        json: bool,
-    },
+    Inspect { module: Option<PathBuf>, json: bool },
     /// Validate a module and store its precompiled artifact in the module cache (the one
     /// the plugin uses: [`Args::overrides`] of the same arguments).
     Precompile { module: PathBuf, json: bool },

@@ -141,7 +141,7 @@ fn demo() -> ExitCode {
 /// Runs an operator command's future on a single-threaded runtime.
 fn block_on<F, T, E>(command: impl FnOnce() -> F) -> Result<T, String>
 where
-    F: std::future::Future<Output = Result<T, E>>,
+    F: Future<Output = Result<T, E>>,
     E: std::error::Error + 'static,
 {
     tokio::runtime::Builder::new_current_thread()

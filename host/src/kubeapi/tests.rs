@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use super::*;
 
 fn status(code: u16, reason: &str) -> kube::Error {
-    kube::Error::Api(Box::new(kube::core::Status {
+    kube::Error::Api(Box::new(core::Status {
         status: None,
         code,
         message: format!("server says {reason}"),
