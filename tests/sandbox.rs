@@ -232,45 +232,56 @@ fn stopped_at_the_deadline(result: Result<(), CallError>) {
 #[tokio::test(flavor = "current_thread")]
 async fn a_spinning_guest_yields_so_other_tasks_on_its_thread_are_answered() {
     let (runtime, _, _server) = hostile_runtime_within(Arc::new(SimCluster::new()), TIGHT).await;
-    let started = Instant::now();
-    // Another task on the only thread, as a Health check would be.
+    // Another task on the only thread, as a Health check would be: without yielding, it could
+    // run only after the spinning call has been stopped.
     let other = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        started.elapsed()
+        Instant::now()
     });
     let spin = json!({"attack": "spin"}).to_string();
     stopped_at_the_deadline(runtime.execute_delete(caller(), &spin, "{}").await);
-    let spun = started.elapsed();
+    let stopped = Instant::now();
     let answered = other.await.unwrap();
     assert!(
-        answered < TIGHT.deadline / 2,
-        "the other task was answered after {answered:?}, the guest spun for {spun:?}"
+        answered < stopped,
+        "the other task was answered only after the spinning guest was stopped"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn beyond_the_instance_bound_a_call_waits_for_the_spinning_one_to_be_stopped() {
+async fn beyond_the_instance_bound_a_call_waits_for_the_running_one() {
+    // One slot; the first call parks inside a held host call, so it keeps its instance (and
+    // the slot) for as long as the test holds the delete.
+    let cluster = Arc::new(held_cluster::HeldCluster::new());
     let engine = GuestEngine::with_max_instances(TIGHT, 1).unwrap();
-    let (runtime, _, _server) = hostile_runtime_in(Arc::new(SimCluster::new()), engine).await;
-    let runtime = Arc::new(runtime);
-    let spinning = {
-        let runtime = runtime.clone();
-        tokio::spawn(async move {
-            let spin = json!({"attack": "spin"}).to_string();
-            let result = runtime.execute_delete(caller(), &spin, "{}").await;
-            (result, Instant::now())
-        })
+    let services = HostServices {
+        cluster: cluster.clone(),
+        logger: Arc::new(CapturedLogs::default()),
+        clock: Arc::new(SystemClock),
     };
-    // Let the spinning call take the only slot.
-    tokio::time::sleep(TIGHT.deadline / 6).await;
-    let item = json!({"attack": "sandbox"}).to_string();
-    let second = runtime.execute_delete(caller(), &item, "{}").await;
-    let second_done = Instant::now();
-    let (spun, stopped) = spinning.await.unwrap();
-    stopped_at_the_deadline(spun);
-    report(second);
+    let component = engine.compile(hostile::component()).unwrap();
+    let runtime = Arc::new(
+        GuestRuntime::new(&engine, component, services)
+            .await
+            .unwrap(),
+    );
+    let stall = json!({"attack": "stall"}).to_string();
+    let call = |runtime: Arc<GuestRuntime>, item: String| {
+        tokio::spawn(async move { runtime.execute_delete(caller(), &item, "{}").await })
+    };
+    let first = call(runtime.clone(), stall.clone());
+    cluster.entered(1).await;
+    let second = call(runtime.clone(), stall);
+    // While the first holds the only slot, the second never reaches the guest (it would
+    // arrive at the held delete as the second caller).
+    let reached = tokio::time::timeout(TIGHT.deadline, cluster.entered(2)).await;
     assert!(
-        second_done >= stopped,
+        reached.is_err() && !second.is_finished(),
         "the second call ran while the first held the only slot"
     );
+    cluster.release();
+    for done in [first, second] {
+        let report = report(done.await.unwrap());
+        assert_eq!(report, json!({"hostile": "done", "delete": "ok"}));
+    }
 }
