@@ -26,7 +26,7 @@ TOKEN = "e2e-admin-token"
 def versions():
     out = {}
     for line in (HERE / "versions.sh").read_text().splitlines():
-        m = re.match(r"^([A-Z_]+)=([^$\s]+)", line)
+        m = re.match(r"^([A-Z0-9_]+)=([^$\s]+)", line)
         if m:
             out[m.group(1)] = m.group(2)
     for key, src in (("CSI_DRIVER_HASH", "csi-hostpath"), ("OBJECTSTORE_HASH", "objectstore")):
@@ -43,12 +43,16 @@ def _pdeathsig():
 
 
 class Stack:
-    def __init__(self, state: Path, cache: Path, plugin_binary: Path, log=print):
+    """plugin_binary=None: no CSI plugin of ours in the plugin dir (only the S3 stand-in).
+    velero_version: which bin/velero-<version> runs the server and CLI (default VELERO_VERSION)."""
+
+    def __init__(self, state: Path, cache: Path, plugin_binary, log=print, velero_version=None):
         self.E = Path(state)
         self.cache = Path(cache)
         self.bin = self.cache / "bin"
-        self.plugin_binary = Path(plugin_binary)
+        self.plugin_binary = Path(plugin_binary) if plugin_binary else None
         self.v = versions()
+        self.velero_version = velero_version or self.v["VELERO_VERSION"]
         self.log = log
         self.procs = []  # (name, Popen)
         self.kubeconfig = self.E / "admin.kubeconfig"
@@ -62,7 +66,7 @@ class Stack:
 
     # ---------------------------------------------------------------- helpers
     def b(self, name, key):
-        p = self.bin / f"{name}-{self.v[key]}"
+        p = self.bin / f"{name}-{self.velero_version if key == 'VELERO_VERSION' else self.v[key]}"
         if not os.access(p, os.X_OK):
             sys.exit(f"missing {p}: run tests/e2e/build first")
         return str(p)
@@ -314,7 +318,8 @@ current-context: e2e
         # Only go-plugin executables may live here: Velero runs every executable file it finds.
         shutil.copy2(self.b("velero-plugin-e2e-s3", "OBJECTSTORE_HASH"),
                      self.E / "plugins" / "velero-plugin-e2e-s3")
-        shutil.copy2(self.plugin_binary, self.E / "plugins" / "velero-plugin-for-csi")
+        if self.plugin_binary:
+            shutil.copy2(self.plugin_binary, self.E / "plugins" / "velero-plugin-for-csi")
 
     def s3(self):
         import boto3  # from the moto venv the suite runs in
