@@ -15,7 +15,6 @@ It prints `velero plugin get` (Velero's built-in plugins), then tears everything
 The exit status is 0 only if every check passed and no process was left behind.
 State and logs: /tmp/e2e-smoke-VERSION (wiped by the next run).
 """
-import fcntl
 import os
 import re
 import signal
@@ -25,7 +24,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import Stack  # noqa: E402
+from stack import Stack, claim  # noqa: E402
 
 CACHE = Path(os.environ.get("E2E_CACHE", Path.home() / ".cache" / "velero-csi-e2e"))
 # Logged at level=error once at startup, before the first BSL validation has been stored
@@ -39,15 +38,7 @@ def main():
     stack = Stack(Path(os.environ.get("E2E_STATE_ROOT", "/tmp")) / f"e2e-smoke-{version}", CACHE, None,
                   velero_version=version)
 
-    def on_signal(sig, _frame):
-        raise KeyboardInterrupt(f"signal {sig}")
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-    lock = open(f"{stack.E}.lock", "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        sys.exit(f"another e2e run is using {stack.E}")
+    lock = claim(stack)  # noqa: F841 (held until exit)
 
     failures = []
     t0 = time.time()

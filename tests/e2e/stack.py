@@ -6,6 +6,7 @@ spawns go with it. PIDs are also written to <state>/pids so that a run killed wi
 is cleaned up by the next one. Binaries come from `build` (<cache>/bin/<name>-<version>).
 """
 import ctypes
+import fcntl
 import hashlib
 import json
 import os
@@ -40,6 +41,24 @@ def _pdeathsig():
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+
+
+def claim(stack):
+    """Makes this process the only run on `stack`'s state dir, and turns SIGINT, SIGTERM and
+    SIGHUP into KeyboardInterrupt so that the caller's clean-up runs. SIGINT too: a shell
+    without job control starts background jobs with SIGINT ignored. Returns the lock file,
+    which the caller keeps open for the whole run (a second run would kill the first one's
+    processes)."""
+    def on_signal(sig, _frame):
+        raise KeyboardInterrupt(f"signal {sig}")
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    lock = open(f"{stack.E}.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"another e2e run is using {stack.E}")
+    return lock
 
 
 class Stack:

@@ -9,7 +9,6 @@ Every scenario asserts on cluster state and on Velero's own result (`velero back
 no `level=error` line may reach the backup/restore log. Results (PASS/FAIL, seconds, the
 snapshot classes seen, warnings) go to <cache>/results-LABEL.json and .md.
 """
-import fcntl
 import gzip
 import hashlib
 import json
@@ -23,7 +22,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import DRIVER, Stack  # noqa: E402
+from stack import DRIVER, Stack, claim  # noqa: E402
 
 CACHE = Path(os.environ.get("E2E_CACHE", Path.home() / ".cache" / "velero-csi-e2e"))
 BACKUP_ANN = f"velero.io/csi-volumesnapshot-class_{DRIVER}"
@@ -412,17 +411,7 @@ def main():
     only = sys.argv[3].split(",") if len(sys.argv) > 3 and sys.argv[3] else None
     stack = Stack(Path(os.environ.get("E2E_STATE_ROOT", "/tmp")) / f"e2e-{label}", CACHE, plugin)
 
-    def on_signal(sig, _frame):
-        raise KeyboardInterrupt(f"signal {sig}")
-    # SIGINT too: a shell without job control starts background jobs with SIGINT ignored.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-    # One run per state dir: a second one would kill the first one's processes.
-    lock = open(f"{stack.E}.lock", "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        sys.exit(f"another e2e run is using {stack.E}")
+    lock = claim(stack)  # noqa: F841 (held until exit)
 
     t0 = time.time()
     suite = Suite(stack, label)
