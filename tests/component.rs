@@ -95,6 +95,7 @@ async fn guest() -> Guest {
         cluster: cluster.clone(),
         logger: logs.clone(),
         clock: Arc::new(SystemClock),
+        server: velero_plugin_for_csi::bindings::velero::csi::server::ServerSettings::none(),
     };
     let runtime = GuestRuntime::embedded(services)
         .await

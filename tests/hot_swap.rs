@@ -65,6 +65,7 @@ async fn fixture(dir: &Path, cache: &Path) -> Fixture {
         cluster: cluster.clone(),
         logger: logs.clone(),
         clock: Arc::new(SystemClock),
+        server: velero_plugin_for_csi::bindings::velero::csi::server::ServerSettings::none(),
     };
     let config = OverridesConfig {
         dir: Some(dir.to_owned()),

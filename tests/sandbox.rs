@@ -70,6 +70,7 @@ async fn hostile_runtime_in(
         )),
         logger: logs.clone(),
         clock: Arc::new(SystemClock),
+        server: velero_plugin_for_csi::bindings::velero::csi::server::ServerSettings::none(),
     };
     let component = engine.compile(hostile::component()).unwrap();
     let runtime = GuestRuntime::new(&engine, component, services)
@@ -203,6 +204,7 @@ async fn time_spent_in_host_calls_does_not_count_against_the_deadline() {
         cluster: cluster.clone(),
         logger: Arc::new(CapturedLogs::default()),
         clock: Arc::new(SystemClock),
+        server: velero_plugin_for_csi::bindings::velero::csi::server::ServerSettings::none(),
     };
     let component = engine.compile(hostile::component()).unwrap();
     let runtime = GuestRuntime::new(&engine, component, services)
@@ -258,6 +260,7 @@ async fn beyond_the_instance_bound_a_call_waits_for_the_running_one() {
         cluster: cluster.clone(),
         logger: Arc::new(CapturedLogs::default()),
         clock: Arc::new(SystemClock),
+        server: velero_plugin_for_csi::bindings::velero::csi::server::ServerSettings::none(),
     };
     let component = engine.compile(hostile::component()).unwrap();
     let runtime = Arc::new(

@@ -74,3 +74,31 @@ pub const PVC_RESTORE_REMOVED_ANNOTATIONS: [&str; 7] = [
     VOLUME_SNAPSHOT_NAME,
     DATA_UPLOAD_NAME,
 ];
+
+/// Keys of the modern name set ([keys §4](../../docs/keys.md#4-annotation-and-label-keys)):
+/// all in the project's own namespace, so that none of Velero core's built-in CSI actions
+/// (which read `velero.io/…` keys) ever acts on what the plugin writes.
+pub mod modern {
+    /// The volume-policy `custom` action parameter that routes a volume to the plugin, and
+    /// its value: `action: {type: custom, parameters: {plugin: velero-csi-wasm.io}}`.
+    pub const POLICY_PARAMETER: (&str, &str) = ("plugin", "velero-csi-wasm.io");
+
+    /// Backed-up PVC: the storage snapshot's handle.
+    pub const SNAPSHOT_HANDLE: &str = "velero-csi-wasm.io/snapshot-handle";
+    /// Backed-up PVC: the CSI driver that owns the snapshot.
+    pub const DRIVER: &str = "velero-csi-wasm.io/csi-driver";
+    /// Backed-up PVC: the VolumeSnapshotClass the snapshot was taken with.
+    pub const SNAPSHOT_CLASS: &str = "velero-csi-wasm.io/snapshot-class";
+    /// Backed-up PVC: the snapshot's restore size (a Kubernetes quantity).
+    pub const RESTORE_SIZE: &str = "velero-csi-wasm.io/restore-size";
+    /// Backed-up PVC: the Secret the driver needs to delete the snapshot (`<ns>/<name>`).
+    pub const DELETION_SECRET: &str = "velero-csi-wasm.io/deletion-secret";
+    /// Backed-up PV: `true` when its claim was snapshotted by the plugin.
+    pub const FROM_SNAPSHOT: &str = "velero-csi-wasm.io/restore-from-snapshot";
+
+    /// Label on every object the plugin creates during a backup or a backup deletion: the
+    /// Backup's UID.
+    pub const BACKUP_UID: &str = "velero-csi-wasm.io/backup-uid";
+    /// Label on every object the plugin creates during a restore: the Restore's UID.
+    pub const RESTORE_UID: &str = "velero-csi-wasm.io/restore-uid";
+}

@@ -35,6 +35,7 @@ fn services() -> HostServices {
         cluster: Arc::new(KubeApi::new(RateLimit::VELERO_DEFAULT)),
         logger: Arc::new(Silent),
         clock: Arc::new(SystemClock),
+        server: velero_plugin_for_csi::bindings::velero::csi::server::ServerSettings::none(),
     }
 }
 

@@ -86,6 +86,7 @@ fn main() -> ExitCode {
         cluster: Arc::new(KubeApi::new(limit)),
         logger: logger.clone(),
         clock: Arc::new(SystemClock),
+        server: velero_plugin_for_csi::bindings::velero::csi::server::ServerSettings::none(),
     };
     let env = |name: &str| std::env::var(name).ok();
     let router = Router::new(

@@ -104,6 +104,7 @@ async fn call(
         cluster,
         logger: logs,
         clock: Arc::new(Frozen),
+        server: velero_plugin_for_csi::bindings::velero::csi::server::ServerSettings::none(),
     };
     let runtime = GuestRuntime::embedded(services)
         .await

@@ -6,10 +6,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::adapter::dispatch;
-use crate::adapter::imports::{Datetime, Imports, Level};
+use crate::adapter::imports::{Datetime, Imports, Level, ServerSettings};
 use crate::bindings::exports::velero::csi::actions as wit;
 use crate::bindings::velero::csi::types::ResourceIdentifier;
-use crate::bindings::velero::csi::{clock, kube as wit_kube, log};
+use crate::bindings::velero::csi::{clock, kube as wit_kube, log, server};
 use crate::model::kube::{ApiResource, Condition, Kube, KubeError, ObjectRef};
 use crate::registry;
 
@@ -26,6 +26,10 @@ impl Imports for WitImports {
 
     fn now(&self) -> Datetime {
         clock::now()
+    }
+
+    fn settings(&self) -> ServerSettings {
+        server::settings()
     }
 }
 

@@ -5,6 +5,7 @@
 //! (feature `sim`), backed by the simulated cluster.
 
 pub use crate::bindings::velero::csi::log::Level;
+pub use crate::bindings::velero::csi::server::ServerSettings;
 pub use crate::bindings::velero::csi::types::Datetime;
 use crate::model::kube::Kube;
 
@@ -15,4 +16,12 @@ pub trait Imports: Kube {
 
     /// The wall clock.
     fn now(&self) -> Datetime;
+
+    /// What the Velero server passed the plugin process on its command line.
+    fn settings(&self) -> ServerSettings;
+}
+
+/// `--features` names Velero's `EnableCSI`: core's built-in CSI actions are on.
+pub fn core_csi_enabled(settings: &ServerSettings) -> bool {
+    settings.features.iter().any(|f| f == "EnableCSI")
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sim_cluster::{Cluster, Gvr};
 
-use crate::adapter::imports::{Datetime, Imports, Level};
+use crate::adapter::imports::{Datetime, Imports, Level, ServerSettings};
 use crate::model::kube::{ApiResource, Condition, Kube, KubeError, ObjectRef};
 
 /// 2024-05-01T09:30:00Z, the scenarios' frozen clock ([scenarios §5.0](../../../docs/scenarios.md#50-shared-fixtures)) for operation IDs.
@@ -18,6 +18,7 @@ pub struct SimImports {
     cluster: Arc<Cluster>,
     logs: RefCell<Vec<(Level, String)>>,
     now: Datetime,
+    settings: ServerSettings,
 }
 
 impl SimImports {
@@ -31,7 +32,18 @@ impl SimImports {
                 nanos: 0,
                 utc_offset_seconds: 0,
             },
+            settings: ServerSettings {
+                features: Vec::new(),
+                global_volume_policies: None,
+            },
         }
+    }
+
+    /// The same host with the Velero server's `settings` (no features, no global volume
+    /// policy unless given).
+    pub fn with_settings(mut self, settings: ServerSettings) -> Self {
+        self.settings = settings;
+        self
     }
 
     /// The simulated cluster.
@@ -136,5 +148,9 @@ impl Imports for SimImports {
 
     fn now(&self) -> Datetime {
         self.now
+    }
+
+    fn settings(&self) -> ServerSettings {
+        self.settings.clone()
     }
 }

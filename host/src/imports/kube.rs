@@ -181,6 +181,7 @@ mod tests {
             cluster: cluster.clone(),
             logger: logs.clone(),
             clock: Arc::new(SystemClock),
+            server: crate::bindings::velero::csi::server::ServerSettings::none(),
         };
         let caller = Caller {
             action: "velero.io/test-action",

@@ -5,11 +5,13 @@ pub mod capabilities;
 pub mod clock;
 pub mod kube;
 pub mod log;
+pub mod server;
 
 use std::sync::Arc;
 
 use self::capabilities::Grant;
 use self::clock::WallClock;
+use crate::bindings::velero::csi::server::ServerSettings;
 use crate::bindings::velero::csi::types;
 use crate::kubeapi::Kubernetes;
 use crate::logging::LogSink;
@@ -24,6 +26,8 @@ pub struct HostServices {
     pub logger: Arc<dyn LogSink>,
     /// What the `clock` import tells the time by.
     pub clock: Arc<dyn WallClock>,
+    /// What the `server` import answers: the Velero server's settings from the command line.
+    pub server: ServerSettings,
 }
 
 /// On whose behalf a guest call runs: the action's registered name and the grants the

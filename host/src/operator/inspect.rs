@@ -78,6 +78,7 @@ pub(crate) fn offline_services() -> HostServices {
         cluster: Arc::new(KubeApi::new(RateLimit::VELERO_DEFAULT)),
         logger: Arc::new(StderrLogger::new(Level::Warn)) as Arc<dyn LogSink>,
         clock: Arc::new(SystemClock),
+        server: crate::bindings::velero::csi::server::ServerSettings::none(),
     }
 }
 

@@ -37,7 +37,7 @@ const fn grant(
 use Verb::{Create, Delete, Get, List, Patch, Watch};
 
 /// Every action's manifest ([behaviour §3.15](../../../docs/behaviour.md#315-api-access-per-action), per action). `watch` covers `wait-until`.
-pub static MANIFESTS: [Manifest; 10] = [
+pub static MANIFESTS: [Manifest; 15] = [
     Manifest {
         action: Action::PvcBackup,
         grants: &[
@@ -140,6 +140,70 @@ pub static MANIFESTS: [Manifest; 10] = [
             SNAPSHOT,
             "volumesnapshotcontents",
             &[Patch, Delete],
+            Scope::Cluster,
+        )],
+    },
+    Manifest {
+        action: Action::ModernPvcBackup,
+        grants: &[
+            grant(CORE, "persistentvolumes", &[Get], Scope::Cluster),
+            grant(CORE, "pods", &[List], Scope::AnyNamespace),
+            grant(CORE, "configmaps", &[Get], Scope::AnyNamespace),
+            grant(
+                SNAPSHOT,
+                "volumesnapshotclasses",
+                &[Get, List],
+                Scope::Cluster,
+            ),
+            grant(
+                SNAPSHOT,
+                "volumesnapshots",
+                &[Create, Get, Delete, Watch],
+                Scope::AnyNamespace,
+            ),
+            grant(
+                SNAPSHOT,
+                "volumesnapshotcontents",
+                &[Get, Patch, Delete, Watch],
+                Scope::Cluster,
+            ),
+        ],
+    },
+    Manifest {
+        action: Action::ModernPvBackup,
+        grants: &[
+            grant(CORE, "persistentvolumeclaims", &[Get], Scope::AnyNamespace),
+            grant(CORE, "pods", &[List], Scope::AnyNamespace),
+            grant(CORE, "configmaps", &[Get], Scope::AnyNamespace),
+        ],
+    },
+    Manifest {
+        action: Action::ModernPvcRestore,
+        grants: &[
+            grant(
+                SNAPSHOT,
+                "volumesnapshots",
+                &[Create, Get, Delete],
+                Scope::AnyNamespace,
+            ),
+            grant(
+                SNAPSHOT,
+                "volumesnapshotcontents",
+                &[Create, Get, Delete],
+                Scope::Cluster,
+            ),
+        ],
+    },
+    Manifest {
+        action: Action::ModernPvRestore,
+        grants: &[],
+    },
+    Manifest {
+        action: Action::ModernPvcDelete,
+        grants: &[grant(
+            SNAPSHOT,
+            "volumesnapshotcontents",
+            &[Create, Get, Delete, Watch],
             Scope::Cluster,
         )],
     },

@@ -132,6 +132,7 @@ mod tests {
             cluster: Arc::new(KubeApi::new(RateLimit::VELERO_DEFAULT)),
             logger: Arc::new(Discard),
             clock: Arc::new(SystemClock),
+            server: crate::bindings::velero::csi::server::ServerSettings::none(),
         };
         Router::new(
             services,

@@ -337,6 +337,9 @@ impl Imports for RecordingHost {
     fn now(&self) -> crate::adapter::imports::Datetime {
         self.inner.now()
     }
+    fn settings(&self) -> crate::adapter::imports::ServerSettings {
+        self.inner.settings()
+    }
 }
 
 fn wait_budget(annotations: Value) -> (Duration, Vec<(Level, String)>) {
