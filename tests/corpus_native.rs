@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use csi_guest::adapter::dispatch;
-use csi_guest::adapter::imports::{Datetime, Level};
 use csi_guest::adapter::imports::ServerSettings;
+use csi_guest::adapter::imports::{Datetime, Level};
 use csi_guest::adapter::sim::SimImports;
 use csi_guest::bindings::exports::velero::csi::actions::{OperationProgress, RestoreInput};
 use csi_guest::bindings::velero::csi::types::ResourceIdentifier;
