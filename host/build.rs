@@ -86,7 +86,7 @@ fn build_guest(workspace: &Path) -> Result<PathBuf, Box<dyn Error>> {
     }
     // The crates compiled into the component, less their tests: editing a unit test must
     // not rebuild and re-precompile the component.
-    for krate in ["guest", "common"] {
+    for krate in ["guest", "common", "policy"] {
         let root = workspace.join(krate);
         println!(
             "cargo:rerun-if-changed={}",

@@ -123,7 +123,7 @@ fn action_error(result: Result<impl std::fmt::Debug, CallError>) -> ActionError 
 }
 
 #[tokio::test]
-async fn lists_all_ten_actions() {
+async fn lists_all_fifteen_actions() {
     let g = guest().await;
     let listed: Vec<_> = g
         .runtime
@@ -167,6 +167,12 @@ async fn lists_all_ten_actions() {
         ),
         (dia, "velero.io/csi-volumesnapshot-delete", snapshots),
         (dia, "velero.io/csi-volumesnapshotcontent-delete", contents),
+        // The modern set, after the v0.7.1 one (the host lists one set to Velero).
+        (bia, "velero-csi-wasm.io/pv-backupper", "persistentvolumes"),
+        (bia, "velero-csi-wasm.io/pvc-backupper", pvcs),
+        (ria, "velero-csi-wasm.io/pv-restorer", "persistentvolumes"),
+        (ria, "velero-csi-wasm.io/pvc-restorer", pvcs),
+        (dia, "velero-csi-wasm.io/pvc-delete", pvcs),
     ];
     let expected: Vec<_> = expected
         .iter()

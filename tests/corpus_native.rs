@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use csi_guest::adapter::dispatch;
+use csi_guest::adapter::imports::ServerSettings;
 use csi_guest::adapter::imports::{Datetime, Level};
 use csi_guest::adapter::sim::SimImports;
 use csi_guest::bindings::exports::velero::csi::actions::{OperationProgress, RestoreInput};
@@ -51,7 +52,10 @@ fn log_record((level, message): (Level, String)) -> LogRecord {
 }
 
 fn drive(scenario: &Request, cluster: Arc<Cluster>) -> Reply {
-    let host = SimImports::new(cluster);
+    let host = SimImports::new(cluster).with_settings(ServerSettings {
+        features: scenario.server.features.clone(),
+        global_volume_policies: scenario.server.global_volume_policies.clone(),
+    });
     Reply {
         result: call(&host, scenario),
         logs: host.logs().into_iter().map(log_record).collect(),

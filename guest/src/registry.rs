@@ -14,6 +14,10 @@ use crate::bindings::velero::csi::types::ResourceIdentifier;
 use crate::model::error::ActionError;
 use csi_common::actions::{Action, Kind};
 
+use crate::actions::modern::{
+    pv_backup, pv_restore, pvc_backup as modern_pvc_backup, pvc_delete,
+    pvc_restore as modern_pvc_restore,
+};
 use crate::actions::{
     pvc_backup, pvc_restore, volumesnapshot_backup, volumesnapshot_delete, volumesnapshot_restore,
     volumesnapshotclass_backup, volumesnapshotclass_restore, volumesnapshotcontent_backup,
@@ -160,9 +164,9 @@ const VOLUME_SNAPSHOTS: &str = "volumesnapshots.snapshot.storage.k8s.io";
 const VOLUME_SNAPSHOT_CONTENTS: &str = "volumesnapshotcontents.snapshot.storage.k8s.io";
 const VOLUME_SNAPSHOT_CLASSES: &str = "volumesnapshotclasses.snapshot.storage.k8s.io";
 
-/// Every implemented action, in [`Action::ALL`]'s order: grouped by kind in the Go
-/// framework's order (BackupItemActionV2, then RestoreItemActionV2) with names ascending
-/// within each kind.
+/// Every implemented action, in [`Action::ALL`]'s order: the v0.7.1 set, then the modern
+/// set, each grouped by kind in the Go framework's order (BackupItemActionV2, then
+/// RestoreItemActionV2, then DeleteItemAction).
 pub static REGISTRY: &[Registration] = &[
     Registration {
         action: Action::PvcBackup,
@@ -221,6 +225,31 @@ pub static REGISTRY: &[Registration] = &[
         implementation: Registered::Delete(
             &volumesnapshotcontent_delete::VolumeSnapshotContentDelete,
         ),
+    },
+    Registration {
+        action: Action::ModernPvBackup,
+        resources: &["persistentvolumes"],
+        implementation: Registered::Backup(&pv_backup::ModernPvBackup),
+    },
+    Registration {
+        action: Action::ModernPvcBackup,
+        resources: &["persistentvolumeclaims"],
+        implementation: Registered::Backup(&modern_pvc_backup::ModernPvcBackup),
+    },
+    Registration {
+        action: Action::ModernPvRestore,
+        resources: &["persistentvolumes"],
+        implementation: Registered::Restore(&pv_restore::ModernPvRestore),
+    },
+    Registration {
+        action: Action::ModernPvcRestore,
+        resources: &["persistentvolumeclaims"],
+        implementation: Registered::Restore(&modern_pvc_restore::ModernPvcRestore),
+    },
+    Registration {
+        action: Action::ModernPvcDelete,
+        resources: &["persistentvolumeclaims"],
+        implementation: Registered::Delete(&pvc_delete::ModernPvcDelete),
     },
 ];
 

@@ -104,7 +104,10 @@ async fn call(
         cluster,
         logger: logs,
         clock: Arc::new(Frozen),
-        server: velero_plugin_for_csi::bindings::velero::csi::server::ServerSettings::none(),
+        server: velero_plugin_for_csi::bindings::velero::csi::server::ServerSettings {
+            features: scenario.server.features.clone(),
+            global_volume_policies: scenario.server.global_volume_policies.clone(),
+        },
     };
     let runtime = GuestRuntime::embedded(services)
         .await

@@ -75,6 +75,42 @@ pub fn default_for_provisioner<'a>(
     }
 }
 
+/// The annotation Kubernetes uses to mark a driver's default VolumeSnapshotClass.
+pub const IS_DEFAULT_CLASS: &str = "snapshot.storage.kubernetes.io/is-default-class";
+
+/// The default class of `driver` as Velero core v1.17+ chooses it: the first class of that
+/// exact driver labelled `velero.io/csi-volumesnapshot-class`; else the first class of the
+/// driver carrying the [`IS_DEFAULT_CLASS`] annotation (whatever its value); else the only
+/// class of the driver.
+pub fn default_for_driver_modern<'a>(
+    classes: &'a [Value],
+    driver_name: &str,
+) -> Result<&'a Value, ActionError> {
+    let of_driver = || classes.iter().filter(|c| driver(c) == driver_name);
+    let has = |class: &Value, pointer: &str, key: &str| {
+        class
+            .pointer(pointer)
+            .and_then(Value::as_object)
+            .is_some_and(|map| map.contains_key(key))
+    };
+    if let Some(class) =
+        of_driver().find(|c| has(c, "/metadata/labels", keys::VOLUME_SNAPSHOT_CLASS))
+    {
+        return Ok(class);
+    }
+    if let Some(class) = of_driver().find(|c| has(c, "/metadata/annotations", IS_DEFAULT_CLASS)) {
+        return Ok(class);
+    }
+    let mut candidates = of_driver();
+    match (candidates.next(), candidates.next()) {
+        (Some(only), None) => Ok(only),
+        _ => Err(ActionError::Failed(format!(
+            "failed to get volumesnapshotclass for driver {driver_name}: ensure that the desired volumesnapshot class has the {} label or the {IS_DEFAULT_CLASS} annotation",
+            keys::VOLUME_SNAPSHOT_CLASS
+        ))),
+    }
+}
+
 /// The VolumeSnapshotClass to snapshot `claim` with, for volumes of `provisioner` (the
 /// StorageClass provisioner). Lists every class once.
 pub fn volume_snapshot_class(
@@ -82,6 +118,29 @@ pub fn volume_snapshot_class(
     provisioner: &str,
     backup: &Backup,
     claim: &Value,
+) -> Result<Value, ActionError> {
+    select_class(host, provisioner, backup, claim, default_for_provisioner)
+}
+
+/// The VolumeSnapshotClass the modern actions snapshot `claim` with, for volumes of `driver`:
+/// the overrides of [`volume_snapshot_class`], then [`default_for_driver_modern`] (which adds
+/// core v1.17+'s `is-default-class` fallback).
+pub fn volume_snapshot_class_modern(
+    host: &dyn Imports,
+    driver: &str,
+    backup: &Backup,
+    claim: &Value,
+) -> Result<Value, ActionError> {
+    select_class(host, driver, backup, claim, default_for_driver_modern)
+}
+
+/// The class chosen by the claim and Backup overrides, else by `fallback`.
+fn select_class(
+    host: &dyn Imports,
+    provisioner: &str,
+    backup: &Backup,
+    claim: &Value,
+    fallback: for<'a> fn(&'a [Value], &str) -> Result<&'a Value, ActionError>,
 ) -> Result<Value, ActionError> {
     let classes = host
         .list(&resources::volume_snapshot_classes(), None, None)
@@ -123,7 +182,7 @@ pub fn volume_snapshot_class(
         }
     }
 
-    default_for_provisioner(&classes, provisioner)
+    fallback(&classes, provisioner)
         .cloned()
         .map_err(|e| e.wrap("error getting volumesnapshotclass"))
 }

@@ -29,6 +29,33 @@ pub enum ActionError {
     /// Any other failure, with the Go plugin's message.
     #[error("{0}")]
     Failed(String),
+    /// Modern mode: a volume-policy ConfigMap (`<ns>/<name>`, quoted) cannot be used.
+    #[error("volume policy ConfigMap {configmap}: {source}")]
+    PolicyConfigMap {
+        configmap: String,
+        #[source]
+        source: crate::csi::routing::PolicySourceError,
+    },
+    /// Modern mode: the volume policies cannot be evaluated for an item (quoted).
+    #[error("cannot evaluate the volume policies for {item}: {source}")]
+    PolicyEvaluation {
+        item: String,
+        #[source]
+        source: volume_policy::EvalError,
+    },
+}
+
+/// Longest piece of input quoted in an error message, in characters.
+const QUOTE_LIMIT: usize = 256;
+
+/// `text` for an error message: in double quotes, cut to [`QUOTE_LIMIT`] characters (with
+/// `…` when cut), control characters escaped.
+pub fn quoted(text: &str) -> String {
+    let mut cut: String = text.chars().take(QUOTE_LIMIT).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    format!("{cut:?}")
 }
 
 impl ActionError {
@@ -65,7 +92,24 @@ impl From<ActionError> for wit::ActionError {
             ActionError::Kube { context, error } => {
                 wit::ActionError::Kube(wit::KubeFailure { context, error })
             }
-            ActionError::Failed(_) => wit::ActionError::Failed(message),
+            ActionError::Failed(_)
+            | ActionError::PolicyConfigMap { .. }
+            | ActionError::PolicyEvaluation { .. } => wit::ActionError::Failed(message),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_is_bounded() {
+        assert_eq!(quoted("velero/pol"), "\"velero/pol\"");
+        let long = "x".repeat(1000);
+        let q = quoted(&long);
+        assert_eq!(q.chars().count(), QUOTE_LIMIT + 3);
+        assert!(q.ends_with("…\""));
+        assert_eq!(quoted("a\nb"), "\"a\\nb\"");
     }
 }

@@ -50,6 +50,11 @@ impl Backup {
         str_at(&self.object, &["metadata", "uid"]).unwrap_or_default()
     }
 
+    /// The whole Backup, read-only.
+    pub fn value(&self) -> &Value {
+        &self.object
+    }
+
     /// A Backup annotation.
     pub fn annotation(&self, key: &str) -> Option<&str> {
         annotation(&self.object, key)

@@ -70,6 +70,15 @@ pub struct Input {
     pub additional_items: Vec<Identifier>,
 }
 
+/// What the Velero server passed the plugin on its command line (the scenario's `server`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Server {
+    /// `--features`, one entry per feature.
+    pub features: Vec<String>,
+    /// `--global-backup-volume-policies-configmap`.
+    pub global_volume_policies: Option<String>,
+}
+
 /// One call to an action, inputs resolved: what a runner executes.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -79,6 +88,8 @@ pub struct Request {
     pub call: CallKind,
     /// Its inputs.
     pub input: Input,
+    /// The server's settings the call sees.
+    pub server: Server,
 }
 
 /// One step of a scenario: what Velero core (or the user) does to the cluster first, then
@@ -104,6 +115,7 @@ pub struct Scenario {
     objects: Vec<Value>,
     plan: Option<SnapshotPlan>,
     faults: Vec<Fault>,
+    server: Server,
 }
 
 /// Progress as a runner reports it; times as RFC 3339 UTC strings.
@@ -266,6 +278,10 @@ impl Scenario {
                 .map_err(invalid)?,
             plan: snapshot_plan.map(snapshot_plan_of),
             faults: faults.into_iter().map(fault).collect(),
+            server: Server {
+                features: file.server.features,
+                global_volume_policies: file.server.global_volume_policies,
+            },
             name,
         })
     }
@@ -347,6 +363,7 @@ fn request(
             operation_id: input.operation_id.clone().unwrap_or_default(),
             additional_items: input.additional_items.clone(),
         },
+        server: Server::default(),
     })
 }
 
@@ -600,7 +617,12 @@ impl Scenario {
             let request = step
                 .call
                 .as_ref()
-                .map(|(action, call)| request(action, *call, &step.input, &cluster, &returned))
+                .map(|(action, call)| {
+                    request(action, *call, &step.input, &cluster, &returned).map(|mut r| {
+                        r.server = self.server.clone();
+                        r
+                    })
+                })
                 .transpose()
                 .map_err(|e| format!("{name}{e}"))?;
             let reply = request.as_ref().map(|r| driver(r, cluster.clone()));

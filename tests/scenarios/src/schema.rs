@@ -28,6 +28,10 @@ pub(crate) struct ScenarioFile {
     pub _unit_test: Option<IgnoredAny>,
     #[serde(default)]
     pub cluster: ClusterSpec,
+    /// What the Velero server passed the plugin on its command line (modern actions); none
+    /// of its flags when absent.
+    #[serde(default)]
+    pub server: ServerSpec,
     /// The call of a single-call scenario.
     pub action: Option<String>,
     pub call: Option<CallKind>,
@@ -49,6 +53,16 @@ pub(crate) struct ClusterSpec {
     /// API errors injected into matching calls.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+}
+
+/// `server`: the Velero server's `--features` and `--global-backup-volume-policies-configmap`
+/// (the ConfigMap itself, in the Backup's namespace, is seeded in `cluster.objects`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct ServerSpec {
+    #[serde(default)]
+    pub features: Vec<String>,
+    pub global_volume_policies: Option<String>,
 }
 
 /// `cluster.snapshotPlan`: absent fields keep the simulator's defaults.
