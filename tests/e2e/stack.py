@@ -386,7 +386,22 @@ current-context: e2e
                             aws_access_key_id="test", aws_secret_access_key="test")
 
 
+# The Deployment stands in for Velero's own (never scheduled: no deployment controller runs).
+# Velero v1.18.3 needs it for every restore: the velero.io/pod-volume-restore action reads the
+# server image from Deployment velero/velero when it is created, and the restore fails
+# without it ('deployments.apps "velero" not found').
 BASE_OBJECTS = f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: velero, namespace: velero, labels: {{component: velero}}}}
+spec:
+  replicas: 0
+  selector: {{matchLabels: {{component: velero}}}}
+  template:
+    metadata: {{labels: {{component: velero}}}}
+    spec:
+      containers: [{{name: velero, image: velero/velero:e2e-stand-in, command: [/velero]}}]
+---
 apiVersion: velero.io/v1
 kind: BackupStorageLocation
 metadata: {{name: default, namespace: velero}}
