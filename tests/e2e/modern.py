@@ -37,7 +37,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from smoke import STARTUP_ERRORS  # noqa: E402
 from stack import DRIVER, Stack, claim  # noqa: E402
-from suite import CACHE, Failed, Suite, check, tree, write_results  # noqa: E402
+from suite import CACHE, NAMES_ENV, Failed, Suite, check, tree, write_results  # noqa: E402
 
 OURS = "velero-csi-wasm.io"
 HANDLE_ANN = f"{OURS}/snapshot-handle"          # backed-up PVC: the storage snapshot
@@ -491,6 +491,7 @@ def main():
     version = os.environ.get("E2E_VELERO_VERSION", "v1.18.3")
     stack = Stack(Path(os.environ.get("E2E_STATE_ROOT", "/tmp")) / f"e2e-{label}", CACHE, plugin,
                   velero_version=version, server_flags=SERVER_FLAGS)
+    stack.env.pop(NAMES_ENV, None)  # the plugin's default name set (modern) is under test
 
     lock = claim(stack)  # noqa: F841 (held until exit)
 
