@@ -42,6 +42,7 @@ from suite import CACHE, NAMES_ENV, Failed, Suite, check, tree, write_results  #
 OURS = "velero-csi-wasm.io"
 HANDLE_ANN = f"{OURS}/snapshot-handle"          # backed-up PVC: the storage snapshot
 DRIVER_ANN = f"{OURS}/csi-driver"               # backed-up PVC: its driver
+CLASS_ANN = f"{OURS}/snapshot-class"            # backed-up PVC: the VolumeSnapshotClass used
 FROM_SNAPSHOT_ANN = f"{OURS}/restore-from-snapshot"  # backed-up PV: its claim was snapshotted
 BACKUP_UID = f"{OURS}/backup-uid"               # label on our objects during backup/deletion
 RESTORE_UID = f"{OURS}/restore-uid"             # label on our objects of a restore
@@ -209,6 +210,7 @@ class ModernSuite(Suite):
         ann = annotations(pvc)
         check(ann.get(HANDLE_ANN), f"backed-up PVC {ns}/{pvc_name} has no {HANDLE_ANN}: {ann}")
         check(ann.get(DRIVER_ANN) == DRIVER, f"backed-up PVC {ns}/{pvc_name}: {DRIVER_ANN}={ann.get(DRIVER_ANN)}")
+        self.info["class"] = ann.get(CLASS_ANN, "")
         check(CORE_VS_ANN not in ann, f"backed-up PVC {ns}/{pvc_name} also has core's {CORE_VS_ANN}")
         check(annotations(tb.get("persistentvolumes", None, pv_name)).get(FROM_SNAPSHOT_ANN) == "true",
               f"backed-up PV {pv_name} lacks {FROM_SNAPSHOT_ANN}=true")
