@@ -63,9 +63,13 @@ def claim(stack):
 
 class Stack:
     """plugin_binary=None: no CSI plugin of ours in the plugin dir (only the S3 stand-in).
-    velero_version: which bin/velero-<version> runs the server and CLI (default VELERO_VERSION)."""
+    velero_version: which bin/velero-<version> runs the server and CLI (default VELERO_VERSION).
+    features: the server's --features (default EnableCSI; "" for none; restart_velero changes it).
+    server_flags: more `velero server` flags. server_env: more environment of the server, which
+    its plugin processes inherit (e.g. VELERO_CSI_NAMES)."""
 
-    def __init__(self, state: Path, cache: Path, plugin_binary, log=print, velero_version=None):
+    def __init__(self, state: Path, cache: Path, plugin_binary, log=print, velero_version=None,
+                 features="EnableCSI", server_flags=(), server_env=None):
         self.E = Path(state)
         self.cache = Path(cache)
         self.bin = self.cache / "bin"
@@ -82,6 +86,10 @@ class Stack:
             AWS_SHARED_CREDENTIALS_FILE=str(self.E / "aws-creds"),
             VELERO_NAMESPACE="velero",
         )
+        self.features = features
+        self.server_flags = list(server_flags)
+        self.server_env = dict(server_env or {})
+        self.velero_logs = []  # the server's log files, one per start
 
     # ---------------------------------------------------------------- helpers
     def b(self, name, key):
@@ -110,10 +118,10 @@ class Stack:
         return self.run(self.b("velero", "VELERO_VERSION"), "--kubeconfig", str(self.kubeconfig),
                         "-n", "velero", *args, **kw).stdout
 
-    def start(self, name, *cmd):
-        logf = open(self.E / "logs" / f"{name}.log", "w")
+    def start(self, name, *cmd, env=None, log_name=None):
+        logf = open(self.E / "logs" / f"{log_name or name}.log", "w")
         p = subprocess.Popen(list(map(str, cmd)), stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             env=self.env, cwd=self.E, start_new_session=True, preexec_fn=_pdeathsig)
+                             env=env or self.env, cwd=self.E, start_new_session=True, preexec_fn=_pdeathsig)
         self.procs.append((name, p))
         with open(self.E / "pids", "a") as f:
             f.write(f"{p.pid} {name}\n")
@@ -233,14 +241,46 @@ class Stack:
         self.start("moto", self.b("moto_server", "MOTO_VERSION"), "-H", "127.0.0.1", "-p", "5000")
         self.wait("moto", lambda: self.s3().create_bucket(Bucket="velero"), timeout=60)
 
-        self.start("velero", self.b("velero", "VELERO_VERSION"), "server", "--kubeconfig", self.kubeconfig,
-                   "--namespace", "velero", "--features=EnableCSI", "--plugin-dir", self.E / "plugins",
-                   "--metrics-address", "127.0.0.1:8085", "--log-level", "debug",
-                   "--store-validation-frequency", "5s", "--item-operation-sync-frequency", "2s")
+        self.start_velero()
         self.wait("BSL Available", lambda: self.kget("-n", "velero", "backupstoragelocation", "default")
                   .get("status", {}).get("phase") == "Available", timeout=120)
         self.log(f"  stack ready after {time.time() - t0:.1f}s")
         self.check_listeners()
+
+    def start_velero(self):
+        """Starts `velero server` (log velero.log, then velero-2.log... after restarts)."""
+        log_name = "velero" if not self.velero_logs else f"velero-{len(self.velero_logs) + 1}"
+        self.velero_logs.append(self.E / "logs" / f"{log_name}.log")
+        features = [f"--features={self.features}"] if self.features else []
+        self.start("velero", self.b("velero", "VELERO_VERSION"), "server", "--kubeconfig", self.kubeconfig,
+                   "--namespace", "velero", *features, "--plugin-dir", self.E / "plugins",
+                   "--metrics-address", "127.0.0.1:8085", "--log-level", "debug",
+                   "--store-validation-frequency", "5s", "--item-operation-sync-frequency", "2s",
+                   *self.server_flags, env={**self.env, **self.server_env}, log_name=log_name)
+
+    def restart_velero(self, features):
+        """Stops the server with its plugin processes (one process group) and starts it again
+        with other --features; returns once its backup and restore controllers run."""
+        name, p = next((n, p) for n, p in self.procs if n == "velero")
+        os.killpg(p.pid, signal.SIGTERM)
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        try:
+            os.killpg(p.pid, signal.SIGKILL)  # plugin processes left in the group
+        except ProcessLookupError:
+            pass
+        self.procs.remove((name, p))
+        self.wait("port 8085 free", lambda: self.port_free(8085), timeout=30)
+        self.wait("port 8080 free", lambda: self.port_free(8080, "0.0.0.0"), timeout=30)
+        self.features = features
+        self.start_velero()
+        log = self.velero_logs[-1]
+        self.wait("velero controllers started", lambda: all(
+            re.search(rf'msg="Starting workers" controller={c} ', log.read_text(errors="replace"))
+            for c in ("backup", "restore", "deletebackuprequest")), timeout=60)
 
     def check_listeners(self):
         """Every TCP listener of our process groups is on loopback, except Velero's :8080."""
@@ -346,7 +386,22 @@ current-context: e2e
                             aws_access_key_id="test", aws_secret_access_key="test")
 
 
+# The Deployment stands in for Velero's own (never scheduled: no deployment controller runs).
+# Velero v1.18.3 needs it for every restore: the velero.io/pod-volume-restore action reads the
+# server image from Deployment velero/velero when it is created, and the restore fails
+# without it ('deployments.apps "velero" not found').
 BASE_OBJECTS = f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: velero, namespace: velero, labels: {{component: velero}}}}
+spec:
+  replicas: 0
+  selector: {{matchLabels: {{component: velero}}}}
+  template:
+    metadata: {{labels: {{component: velero}}}}
+    spec:
+      containers: [{{name: velero, image: velero/velero:e2e-stand-in, command: [/velero]}}]
+---
 apiVersion: velero.io/v1
 kind: BackupStorageLocation
 metadata: {{name: default, namespace: velero}}

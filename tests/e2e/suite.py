@@ -29,6 +29,8 @@ BACKUP_ANN = f"velero.io/csi-volumesnapshot-class_{DRIVER}"
 # v0.7.1's PVC annotation key (internal/util/labels_annotations.go) is spelled like the
 # label, "volumesnapshot" in one word; "velero.io/csi-volume-snapshot-class" is not read.
 PVC_ANN = "velero.io/csi-volumesnapshot-class"
+# Chooses our plugin's name set (v0.7.1 or modern) from the Velero server's environment.
+NAMES_ENV = "VELERO_CSI_NAMES"
 
 
 class Failed(AssertionError):
@@ -57,8 +59,9 @@ class Suite:
         self.info = {}  # per-scenario observations, reported with the result
 
     # ------------------------------------------------------------ cluster helpers
-    def pvc(self, ns, name, annotations=None, storage_class="csi-hostpath-sc", volume_name=None):
+    def pvc(self, ns, name, annotations=None, storage_class="csi-hostpath-sc", volume_name=None, labels=None):
         ann = "".join(f"\n    {k}: {v}" for k, v in (annotations or {}).items())
+        lab = "".join(f", {k}: {v}" for k, v in (labels or {}).items())
         vol = f"\n  volumeName: {volume_name}" if volume_name else ""
         self.s.apply(f"""
 apiVersion: v1
@@ -70,7 +73,7 @@ kind: PersistentVolumeClaim
 metadata:
   name: {name}
   namespace: {ns}
-  labels: {{app: e2e}}
+  labels: {{app: e2e{lab}}}
   annotations: {{e2e: "1"}}{ann}
 spec:
   accessModes: [ReadWriteOnce]
@@ -409,7 +412,11 @@ def main():
         return table(sys.argv[2:])
     label, plugin = sys.argv[1], Path(sys.argv[2]).resolve()
     only = sys.argv[3].split(",") if len(sys.argv) > 3 and sys.argv[3] else None
-    stack = Stack(Path(os.environ.get("E2E_STATE_ROOT", "/tmp")) / f"e2e-{label}", CACHE, plugin)
+    # These scenarios run on Velero v1.13.2, where our plugin must register the v0.7.1 names
+    # (its default is the modern set); the Go plugin v0.7.1 has only those.
+    server_env = {} if label == "go" else {NAMES_ENV: "v0.7.1"}
+    stack = Stack(Path(os.environ.get("E2E_STATE_ROOT", "/tmp")) / f"e2e-{label}", CACHE, plugin,
+                  server_env=server_env)
 
     lock = claim(stack)  # noqa: F841 (held until exit)
 
