@@ -82,6 +82,9 @@ class Stack:
             AWS_SHARED_CREDENTIALS_FILE=str(self.E / "aws-creds"),
             VELERO_NAMESPACE="velero",
         )
+        # The scenarios drive the ten v0.7.1 actions: Velero (and so our plugin, which
+        # inherits its environment) runs with the v0.7.1 name set unless told otherwise.
+        self.env.setdefault("VELERO_CSI_NAMES", "v0.7.1")
 
     # ---------------------------------------------------------------- helpers
     def b(self, name, key):
