@@ -952,22 +952,29 @@ func TestDiscoveryBesideCoreCSIActions(t *testing.T) {
 	path := plugin(t)
 	clientLevel := launch(t, logrus.InfoLevel)
 	t.Setenv(coreCSIEnv, "1")
-	discover := func(t *testing.T, names string) (process.Registry, error) {
+	discover := func(t *testing.T, names string) (process.Registry, *recorder, error) {
 		t.Setenv(namesEnv, names)
 		if names == "" {
 			os.Unsetenv(namesEnv)
 		}
-		logger := logging.DefaultLogger(logrus.InfoLevel, logging.FormatText)
+		rec := &recorder{}
+		logger := logging.DefaultLogger(logrus.DebugLevel, logging.FormatText)
 		logger.Out = io.Discard
+		logger.Hooks.Add(rec)
 		registry := process.NewRegistry(filepath.Dir(path), logger, clientLevel)
-		return registry, registry.DiscoverPlugins()
+		return registry, rec, registry.DiscoverPlugins()
 	}
 
 	for _, names := range []string{"", "modern"} {
 		t.Run("names="+names, func(t *testing.T) {
-			registry, err := discover(t, names)
+			registry, rec, err := discover(t, names)
 			if err != nil {
 				t.Fatalf("DiscoverPlugins beside core's CSI actions: %v", err)
+			}
+			// Our binary was started, listed its plugins and exited cleanly (whatever it
+			// lists: none until the guest implements a modern action).
+			if exit := rec.waitForExit(t, 0, path, 0); exit.error != nil {
+				t.Errorf("plugin exited with %v after discovery", exit.error)
 			}
 			for _, core := range coreCSIActions {
 				id, err := registry.Get(core.kind, core.name)
@@ -992,7 +999,7 @@ func TestDiscoveryBesideCoreCSIActions(t *testing.T) {
 	}
 
 	t.Run("names=v0.7.1", func(t *testing.T) {
-		_, err := discover(t, "v0.7.1")
+		_, _, err := discover(t, "v0.7.1")
 		want := fmt.Sprintf("unable to register plugin (kind=BackupItemActionV2, name=velero.io/csi-pvc-backupper, command=%s) "+
 			"because another plugin is already registered for this kind and name (command=%s)", path, os.Args[0])
 		if err == nil || !strings.Contains(err.Error(), want) {
