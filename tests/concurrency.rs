@@ -29,7 +29,7 @@ fn class(i: usize) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_concurrent_executes_on_one_process() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut launch = Launch::velero(env!("CARGO_BIN_EXE_velero-plugin-for-csi"));
+    let mut launch = Launch::velero_v071(env!("CARGO_BIN_EXE_velero-plugin-for-csi"));
     launch.env.push(("TMPDIR".into(), tmp.path().into()));
     let plugin = launch.start().await.expect("the plugin starts");
     let backup = backup().to_string().into_bytes();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use csi_common::actions::Action;
+use csi_common::actions::{Action, NameSet};
 use serde_json::{Value, json};
 use tonic::Code;
 use velero_plugin_for_csi::bindings::ActionError;
@@ -23,7 +23,7 @@ use velero_plugin_for_csi::logging::Level;
 use velero_plugin_for_csi::proto::generated::DeleteItemActionExecuteRequest;
 use velero_plugin_for_csi::proto::generated::delete_item_action_client::DeleteItemActionClient;
 use velero_plugin_for_csi::router::overrides::{ArtifactSource, OverridesConfig, digest};
-use velero_plugin_for_csi::router::{Route, RouteTable, Router};
+use velero_plugin_for_csi::router::{ActiveNames, Chosen, Route, RouteTable, Router};
 use velero_plugin_for_csi::sandbox::{CallError, GuestLimits};
 
 #[path = "support/captured_logs.rs"]
@@ -71,7 +71,8 @@ async fn fixture(dir: &Path, cache: &Path) -> Fixture {
         dir: Some(dir.to_owned()),
         cache: Some(cache.to_owned()),
     };
-    let router = Router::new(services, GuestLimits::DEFAULT, 16, config);
+    let names = ActiveNames::fixed(NameSet::V071, Chosen::FromEnv);
+    let router = Router::new(services, GuestLimits::DEFAULT, 16, config, names);
     Fixture {
         router,
         cluster,
@@ -319,8 +320,8 @@ async fn the_binary_survives_a_hostile_module_and_swaps_it_out() {
     let cache = tempfile::tempdir().unwrap();
     install(dir.path(), "hostile.wasm", hostile::component());
     let deadline = Duration::from_millis(500);
-    let mut launch = Launch::velero(env!("CARGO_BIN_EXE_velero-plugin-for-csi"));
-    launch.env = vec![
+    let mut launch = Launch::velero_v071(env!("CARGO_BIN_EXE_velero-plugin-for-csi"));
+    launch.env.extend([
         ("VELERO_CSI_MODULES_DIR".into(), dir.path().into()),
         (
             "VELERO_CSI_MODULE_CACHE".into(),
@@ -328,7 +329,7 @@ async fn the_binary_survives_a_hostile_module_and_swaps_it_out() {
         ),
         ("VELERO_CSI_GUEST_DEADLINE_MS".into(), "500".into()),
         ("VELERO_CSI_GUEST_MEMORY_MIB".into(), "64".into()),
-    ];
+    ]);
     let plugin = launch.start().await.expect("the plugin starts");
 
     let trap = delete(&plugin, "trap").await;

@@ -10,11 +10,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use csi_common::actions::{Action, NameSet};
 use serde_json::{Value, json};
 use support::*;
 use tonic::Code;
 use tonic::transport::Channel;
 use velero_plugin_for_csi::client::{Launch, PluginProcess, StderrMode};
+use velero_plugin_for_csi::operator::inspect::inspect;
 use velero_plugin_for_csi::proto::generated::delete_item_action_client::DeleteItemActionClient;
 use velero_plugin_for_csi::proto::generated::plugin_lister_client::PluginListerClient;
 use velero_plugin_for_csi::proto::generated::{
@@ -25,13 +27,14 @@ use velero_plugin_for_csi::proto::plugin::grpc_stdio_client::GrpcStdioClient;
 use velero_plugin_for_csi::proto::v2::backup_item_action_client::BackupItemActionClient;
 use velero_plugin_for_csi::proto::v2::restore_item_action_client::RestoreItemActionClient;
 use velero_plugin_for_csi::proto::v2::{self as v2};
+use velero_plugin_for_csi::router::ActiveNames;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_velero-plugin-for-csi");
 const GO_ZERO_TIME: i64 = -62_135_596_800;
 
 /// Launches the binary as Velero v1.13 does, with its socket in a fresh directory.
 async fn start(tmp: &Path) -> PluginProcess {
-    let mut launch = Launch::velero(BINARY);
+    let mut launch = Launch::velero_v071(BINARY);
     launch.env.push(("TMPDIR".into(), tmp.into()));
     launch.start().await.expect("plugin starts")
 }
@@ -162,7 +165,7 @@ async fn starts_with_any_arguments_and_protocol_versions() {
         (&[], Some("2")),
     ];
     for (args, versions) in cases {
-        let mut launch = Launch::velero(BINARY);
+        let mut launch = Launch::velero_v071(BINARY);
         launch.args = args.iter().map(OsString::from).collect();
         launch.env.push(("TMPDIR".into(), tmp.path().into()));
         match versions {
@@ -197,7 +200,7 @@ async fn log_level_filters_the_plugin_output() {
             .unwrap();
     };
 
-    let mut debug = Launch::velero(BINARY);
+    let mut debug = Launch::velero_v071(BINARY);
     debug.args = vec!["--log-level=debug".into()];
     debug.env.push(("TMPDIR".into(), tmp.path().into()));
     let plugin = debug.start().await.unwrap();
@@ -206,7 +209,7 @@ async fn log_level_filters_the_plugin_output() {
     assert!(json_lines(&lines).iter().any(|l| l["@level"] == "debug"));
     plugin.shutdown().await.unwrap();
 
-    let mut warning = Launch::velero(BINARY);
+    let mut warning = Launch::velero_v071(BINARY);
     warning.args = vec!["--log-level".into(), "warning".into()];
     warning.env.push(("TMPDIR".into(), tmp.path().into()));
     let plugin = warning.start().await.unwrap();
@@ -247,7 +250,7 @@ async fn library_diagnostics_reach_the_log_at_their_levels() {
     )
     .unwrap();
     let launch = |level: &str| {
-        let mut launch = Launch::velero(BINARY);
+        let mut launch = Launch::velero_v071(BINARY);
         launch.args = vec!["--log-level".into(), level.into()];
         launch.env.extend([
             ("TMPDIR".into(), tmp.path().into()),
@@ -337,7 +340,7 @@ async fn library_diagnostics_reach_the_log_at_their_levels() {
 async fn socket_location_and_uniqueness() {
     let socket_dir = tempfile::tempdir().unwrap();
     let tmp_dir = tempfile::tempdir().unwrap();
-    let mut launch = Launch::velero(BINARY);
+    let mut launch = Launch::velero_v071(BINARY);
     launch.env.push(("TMPDIR".into(), tmp_dir.path().into()));
     launch
         .env
@@ -366,7 +369,7 @@ async fn command_is_argv0_verbatim() {
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(BINARY, dir.path().join("csi-link")).unwrap();
     for program in ["./csi-link", "csi-link-abs"] {
-        let mut launch = Launch::velero(if program == "csi-link-abs" {
+        let mut launch = Launch::velero_v071(if program == "csi-link-abs" {
             dir.path().join("csi-link").into_os_string()
         } else {
             program.into()
@@ -447,7 +450,7 @@ async fn survives_a_dropped_connection() {
 #[tokio::test]
 async fn survives_a_closed_stderr() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut launch = Launch::velero(BINARY);
+    let mut launch = Launch::velero_v071(BINARY);
     launch.stderr = StderrMode::Close;
     launch.env.push(("TMPDIR".into(), tmp.path().into()));
     let plugin = launch.start().await.unwrap();
@@ -523,7 +526,7 @@ async fn infrastructure_services() {
 #[tokio::test]
 async fn list_plugins_without_a_cluster() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut launch = Launch::velero(BINARY);
+    let mut launch = Launch::velero_v071(BINARY);
     launch.env.push(("TMPDIR".into(), tmp.path().into()));
     for var in [
         "KUBECONFIG",
@@ -576,6 +579,149 @@ async fn list_plugins_without_a_cluster() {
     );
     assert!(listed.plugins.iter().all(|p| p.command == BINARY));
     plugin.shutdown().await.unwrap();
+}
+
+/// The actions the embedded component implements, as `inspect` reads its listing.
+async fn implemented() -> Vec<Action> {
+    inspect(None, ActiveNames::from_value(None))
+        .await
+        .expect("the embedded component loads")
+        .actions
+        .iter()
+        .filter_map(|info| Action::from_name(&info.name))
+        .collect()
+}
+
+/// The (kind, name) pairs a plugin process lists.
+async fn listed(plugin: &PluginProcess) -> Vec<(String, String)> {
+    PluginListerClient::new(plugin.channel())
+        .list_plugins(generated::Empty {})
+        .await
+        .unwrap()
+        .into_inner()
+        .plugins
+        .into_iter()
+        .map(|p| (p.kind, p.name))
+        .collect()
+}
+
+/// `(kind, name)` of `actions`.
+fn pairs(actions: &[Action]) -> Vec<(String, String)> {
+    actions
+        .iter()
+        .map(|a| (a.kind().as_str().to_owned(), a.name().to_owned()))
+        .collect()
+}
+
+/// The launch of the binary as Velero does, with `VELERO_CSI_NAMES` as given (removed when
+/// `None`).
+fn launch_with_names(tmp: &Path, value: Option<&str>) -> Launch {
+    let mut launch = Launch::velero(BINARY);
+    launch.env.push(("TMPDIR".into(), tmp.into()));
+    match value {
+        Some(value) => launch.env.push((NameSet::ENV.into(), value.into())),
+        None => launch.env_remove.push(NameSet::ENV.into()),
+    }
+    launch
+}
+
+// N-01, N-02: without `VELERO_CSI_NAMES` (and with `modern`) the modern names the component
+// implements are listed, in the set's order, and the v0.7.1 names are unknown.
+#[tokio::test]
+async fn by_default_the_modern_names_the_component_implements_are_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let implemented = implemented().await;
+    let expected: Vec<Action> = Action::MODERN
+        .into_iter()
+        .filter(|a| implemented.contains(a))
+        .collect();
+    assert_eq!(NameSet::DEFAULT, NameSet::Modern);
+    for value in [None, Some("modern")] {
+        let plugin = launch_with_names(tmp.path(), value).start().await.unwrap();
+        assert_eq!(listed(&plugin).await, pairs(&expected), "{value:?}");
+        let refused = bia(plugin.channel())
+            .applies_to(v2::BackupItemActionAppliesToRequest {
+                plugin: CLASS_BACKUPPER.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::Unknown);
+        assert_eq!(
+            refused.message(),
+            format!(
+                "BackupItemActionV2 plugin: {CLASS_BACKUPPER} was not found or has an invalid name format"
+            )
+        );
+        let stderr = plugin.stderr_lines().join("\n");
+        assert!(!stderr.contains("is not a name set"), "{stderr}");
+        plugin.shutdown().await.unwrap();
+    }
+}
+
+// N-03: `v0.7.1` lists the ten v0.7.1 names; a modern name is unknown.
+#[tokio::test]
+async fn the_v071_set_lists_the_ten_names_and_no_modern_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = launch_with_names(tmp.path(), Some("v0.7.1"))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(listed(&plugin).await, pairs(&Action::V071));
+    let name = Action::ModernPvcDelete.name();
+    let refused = DeleteItemActionClient::new(plugin.channel())
+        .applies_to(DeleteItemActionAppliesToRequest {
+            plugin: name.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.message(),
+        format!("DeleteItemAction plugin: {name} was not found or has an invalid name format")
+    );
+    plugin.shutdown().await.unwrap();
+}
+
+// N-04: an unknown value never stops the process: the default set, and a warning naming
+// the value (quoted, bounded) and the values accepted.
+#[tokio::test]
+async fn an_unknown_name_set_falls_back_to_the_default_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let default = {
+        let plugin = launch_with_names(tmp.path(), None).start().await.unwrap();
+        let listed = listed(&plugin).await;
+        plugin.shutdown().await.unwrap();
+        listed
+    };
+    let long = format!("v1.14{}", "x".repeat(500));
+    for (value, quoted) in [
+        ("v1.14", "\"v1.14\"".to_owned()),
+        (long.as_str(), format!("\"v1.14{}\"…", "x".repeat(59))),
+    ] {
+        let plugin = launch_with_names(tmp.path(), Some(value))
+            .start()
+            .await
+            .unwrap();
+        assert_eq!(listed(&plugin).await, default, "{value}");
+        let lines = wait_for_log(&plugin, "is not a name set").await;
+        let records = json_lines(&lines);
+        let warning = records
+            .iter()
+            .find(|r| {
+                r["@message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("is not a name set"))
+            })
+            .unwrap();
+        assert_eq!(warning["@level"], "warn");
+        assert_eq!(
+            warning["@message"],
+            format!(
+                "VELERO_CSI_NAMES={quoted} is not a name set (accepted: \"v0.7.1\", \"modern\"); registering the default set, modern"
+            )
+        );
+        let exit = plugin.shutdown().await.unwrap();
+        assert_eq!(exit.status.code(), Some(0));
+    }
 }
 
 // A-11 (AppliesTo), E-01, E-02.

@@ -84,7 +84,7 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(30);
     let tmp = tempfile::tempdir().expect("temporary directory");
-    let mut launch = Launch::velero(BINARY);
+    let mut launch = Launch::velero_v071(BINARY);
     launch.env.push(("TMPDIR".into(), tmp.path().into()));
 
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

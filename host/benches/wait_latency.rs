@@ -74,7 +74,7 @@ async fn one_run(program: &Path, delay: Duration) -> Result<Duration, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, server.kubeconfig()).map_err(|e| e.to_string())?;
-    let mut launch = Launch::velero(program);
+    let mut launch = Launch::velero_v071(program);
     launch
         .env
         .push(("KUBECONFIG".into(), kubeconfig.into_os_string()));

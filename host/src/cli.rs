@@ -2,16 +2,19 @@
 //!
 //! Velero v1.13/v1.14 pass `--log-level <level>` (and `--features <list>`); v1.15+ pass a
 //! copy of the server's own arguments, with `--flag=value`, `--flag value` and bare flags
-//! mixed. The plugin honours `--log-level`, `--client-qps` and `--client-burst` in both
-//! forms (and with a single dash, as Go's flag package allows), and its own
-//! `--modules-dir`, `--module-cache` and `--max-instances` for runs by hand; it ignores
-//! everything else: it must never fail on its arguments, so a bad value is ignored too.
+//! mixed. The plugin honours `--log-level`, `--client-qps`, `--client-burst`, `--features`
+//! and `--global-backup-volume-policies-configmap` in both forms (and with a single dash, as
+//! Go's flag package allows), and its own `--modules-dir`, `--module-cache` and
+//! `--max-instances` for runs by hand; it ignores everything else: it must never fail on
+//! its arguments, so a bad value is ignored too. The two server settings reach the guest
+//! through the `server` import ([`Args::server_settings`]).
 
 use std::ffi::OsString;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::bindings::velero::csi::server::ServerSettings;
 use crate::kubeapi::RateLimit;
 use crate::logging::Level;
 use crate::router::overrides::{MODULE_CACHE_ENV, MODULES_DIR_ENV, OverridesConfig};
@@ -50,6 +53,12 @@ pub struct Args {
     pub module_cache: Option<PathBuf>,
     /// `--max-instances`: guest instances allowed to run at once (a positive integer).
     pub max_instances: Option<usize>,
+    /// Velero's `--features`: the feature flags of every occurrence, in order, split on
+    /// commas, blanks trimmed, empty entries dropped.
+    pub features: Vec<String>,
+    /// Velero's `--global-backup-volume-policies-configmap` (v1.18.3+): the ConfigMap with
+    /// the server-wide volume policy, if passed with a non-blank value (the last one wins).
+    pub global_volume_policies: Option<String>,
 }
 
 impl Args {
@@ -71,6 +80,15 @@ impl Args {
 }
 
 impl Args {
+    /// What the guest's `server` import returns: [`Args::features`] and
+    /// [`Args::global_volume_policies`].
+    pub fn server_settings(&self) -> ServerSettings {
+        ServerSettings {
+            features: self.features.clone(),
+            global_volume_policies: self.global_volume_policies.clone(),
+        }
+    }
+
     /// How many guest instances may run at once: the flag, else [`MAX_INSTANCES_ENV`] as
     /// `env` reads it, else twice the CPUs available. Bad values count as absent.
     pub fn max_instances(&self, env: impl Fn(&str) -> Option<String>) -> usize {
@@ -207,6 +225,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Args {
         modules_dir: None,
         module_cache: None,
         max_instances: None,
+        features: Vec::new(),
+        global_volume_policies: None,
     };
     while let Some(arg) = args.next() {
         let (name, value) = match arg.split_once('=') {
@@ -224,6 +244,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Args {
                 | "modules-dir"
                 | "module-cache"
                 | "max-instances"
+                | "features"
+                | "global-backup-volume-policies-configmap"
         ) {
             continue;
         }
@@ -239,6 +261,19 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Args {
             "modules-dir" => parsed.modules_dir = Some(PathBuf::from(value)),
             "module-cache" => parsed.module_cache = Some(PathBuf::from(value)),
             "max-instances" => parsed.max_instances = positive(&value).or(parsed.max_instances),
+            "features" => parsed.features.extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_owned),
+            ),
+            "global-backup-volume-policies-configmap" => {
+                let value = value.trim();
+                if !value.is_empty() {
+                    parsed.global_volume_policies = Some(value.to_owned());
+                }
+            }
             _ => {}
         }
     }
@@ -264,6 +299,86 @@ mod tests {
         ]);
         assert_eq!(args.argv0, "/plugins/p");
         assert_eq!(args.log_level, Level::Warn);
+        assert_eq!(args.features, ["EnableCSI", "EnableAPIGroupVersions"]);
+        assert_eq!(args.global_volume_policies, None);
+        let args = parse_str(&[
+            "/plugins/p",
+            "--log-level",
+            "info",
+            "--features",
+            "EnableCSI",
+        ]);
+        assert_eq!(
+            args.server_settings(),
+            ServerSettings {
+                features: vec!["EnableCSI".into()],
+                global_volume_policies: None
+            }
+        );
+    }
+
+    /// The arguments a v1.18.3 server passes its plugins: a copy of its own command line.
+    #[test]
+    fn velero_1_18_server_arguments() {
+        let args = parse_str(&[
+            "/plugins/velero-plugin-for-csi",
+            "server",
+            "--uploader-type=kopia",
+            "--features=EnableCSI, ,EnableAPIGroupVersions,",
+            "--default-volumes-to-fs-backup=false",
+            "--log-level",
+            "debug",
+            "--log-format=json",
+            "--client-qps=50",
+            "--client-burst",
+            "100",
+            "--global-backup-volume-policies-configmap",
+            "velero-volume-policies",
+            "--item-block-worker-count=2",
+            "--keep-latest-maintenance-jobs",
+            "3",
+            "-features",
+            "EnableCSIPluginV2",
+            "--backup-repository-configmap=",
+        ]);
+        assert_eq!(args.log_level, Level::Debug);
+        assert_eq!(
+            (args.client_qps, args.client_burst),
+            (Some(50.0), Some(100))
+        );
+        assert_eq!(
+            args.server_settings(),
+            ServerSettings {
+                features: vec![
+                    "EnableCSI".into(),
+                    "EnableAPIGroupVersions".into(),
+                    "EnableCSIPluginV2".into()
+                ],
+                global_volume_policies: Some("velero-volume-policies".into())
+            }
+        );
+    }
+
+    #[test]
+    fn server_flags_in_every_form_and_bad_values_ignored() {
+        let args = parse_str(&[
+            "p",
+            "-features=a",
+            "--features",
+            " b , c ",
+            "--features=",
+            "--global-backup-volume-policies-configmap=first",
+            "-global-backup-volume-policies-configmap",
+            "  ",
+            "--global-backup-volume-policies-configmap",
+        ]);
+        assert_eq!(args.features, ["a", "b", "c"]);
+        assert_eq!(args.global_volume_policies.as_deref(), Some("first"));
+        assert_eq!(parse_str(&["p"]).server_settings(), ServerSettings::none());
+        assert_eq!(
+            parse_str(&["p", "--features"]).features,
+            Vec::<String>::new()
+        );
     }
 
     #[test]

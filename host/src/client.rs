@@ -8,6 +8,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use csi_common::actions::NameSet;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::net::UnixStream;
@@ -76,6 +77,20 @@ impl Launch {
             current_dir: None,
             stderr: StderrMode::Capture,
         }
+    }
+
+    /// Launches `program` as Velero v1.13 would with the v0.7.1 drop-in deployed: the
+    /// [`Launch::velero`] launch with `VELERO_CSI_NAMES=v0.7.1`, so that the ten
+    /// `velero.io/csi-*` names are registered.
+    pub fn velero_v071(program: impl Into<OsString>) -> Self {
+        Self::velero(program).with_names(NameSet::V071)
+    }
+
+    /// The launch with `VELERO_CSI_NAMES` set to choose `set`.
+    pub fn with_names(mut self, set: NameSet) -> Self {
+        self.env
+            .push((NameSet::ENV.into(), OsString::from(set.as_str())));
+        self
     }
 
     /// Starts the process, reads the handshake and connects.

@@ -6,8 +6,9 @@
 //!    socket, and Velero calls the gRPC services; each call's messages are converted and
 //!    handed on by plugin name and kind.
 //! 2. [`router`]: turns (plugin name, kind) into a route: the embedded component or the
-//!    operator module serving the action, with the action's capability grants; it owns the
-//!    words Velero sees for names it does not serve.
+//!    operator module serving the action, with the action's capability grants; only the
+//!    actions of the active name set (`VELERO_CSI_NAMES`) are listed and routed; it owns
+//!    the words Velero sees for names it does not serve.
 //! 3. [`sandbox`]: runs the call in a fresh instance of that component under wasmtime, within
 //!    its deadline, memory and the bound on instances running at once.
 //! 4. [`imports`]: what the guest may call back: `kube` behind the capability check, `log`,

@@ -12,7 +12,7 @@ use velero_plugin_for_csi::logging::{Level, LogSink, StderrLogger, chain};
 use velero_plugin_for_csi::operator::inspect::{self, Inspection};
 use velero_plugin_for_csi::operator::precompile::{self, Precompiled};
 use velero_plugin_for_csi::operator::version::Version;
-use velero_plugin_for_csi::router::Router;
+use velero_plugin_for_csi::router::{ActiveNames, Router};
 use velero_plugin_for_csi::wire::goplugin::{handshake, serve};
 use velero_plugin_for_csi::wire::velero::VeleroServices;
 
@@ -23,7 +23,8 @@ fn main() -> ExitCode {
         return match cli::operator_command(&argv) {
             Some(OperatorCommand::Demo) => demo(),
             Some(OperatorCommand::Inspect { module, json }) => {
-                let report = block_on(|| inspect::inspect(module.as_deref()));
+                let report =
+                    block_on(|| inspect::inspect(module.as_deref(), ActiveNames::from_env()));
                 print_report(
                     "inspect",
                     report,
@@ -46,7 +47,7 @@ fn main() -> ExitCode {
                 )
             }
             Some(OperatorCommand::Version { json }) => {
-                let report = Version::of_this_binary().map_err(|e| chain(&e));
+                let report = block_on(|| Version::of_this_binary(ActiveNames::from_env()));
                 print_report("version", report, json, Version::to_json, Version::to_text)
             }
             Some(OperatorCommand::Usage) => {
@@ -60,8 +61,13 @@ fn main() -> ExitCode {
         };
     }
     let args = cli::parse(argv);
+    // Read once: the names this process registers for its whole life.
+    let names = ActiveNames::from_env();
 
     let logger: Arc<dyn LogSink> = Arc::new(StderrLogger::new(args.log_level));
+    if let Some(warning) = names.warning() {
+        logger.emit(Level::Warn, "main", &warning);
+    }
     let library_level = library_level(args.log_level);
     let library = LibraryLog::new(Arc::new(StderrLogger::new(library_level)), library_level);
     if let Err(error) = library.install() {
@@ -86,7 +92,7 @@ fn main() -> ExitCode {
         cluster: Arc::new(KubeApi::new(limit)),
         logger: logger.clone(),
         clock: Arc::new(SystemClock),
-        server: velero_plugin_for_csi::bindings::velero::csi::server::ServerSettings::none(),
+        server: args.server_settings(),
     };
     let env = |name: &str| std::env::var(name).ok();
     let router = Router::new(
@@ -94,6 +100,7 @@ fn main() -> ExitCode {
         cli::guest_limits(env),
         args.max_instances(env),
         args.overrides(env),
+        names,
     );
     let services = VeleroServices::new(args.argv0.clone(), Arc::new(router));
     let result = runtime.block_on(serve(services, logger.clone()));

@@ -39,3 +39,7 @@ var clientOnlyKinds []struct {
 	kind  common.PluginKind
 	names []string
 }
+
+// coreRegistersCSI: Velero v1.13 core registers no CSI action (the CSI plugin does), so
+// TestDiscoveryBesideCoreCSIActions does not apply.
+const coreRegistersCSI = false

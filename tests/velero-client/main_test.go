@@ -39,6 +39,7 @@ import (
 	"github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt"
 	"github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt/process"
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework"
+	"github.com/vmware-tanzu/velero/pkg/plugin/framework/common"
 	"github.com/vmware-tanzu/velero/pkg/util/logging"
 )
 
@@ -50,14 +51,23 @@ const binaryName = "velero-plugin-for-csi"
 // (here, this test binary) as `<os.Args[0]> run-plugins <args>` before the binaries of the
 // plugin directory, and expects a go-plugin server. The arguments are those the client
 // gives every plugin (v1.13: `--log-level <lvl> [--features <csv>]`; v1.15+: the server's
-// flags, see launch). We serve an empty plugin list with Velero's own plugin server, as
-// `velero run-plugins` serves Velero's built-in plugins.
+// flags, see launch). We serve Velero's own plugin server, as `velero run-plugins` serves
+// Velero's built-in plugins: an empty plugin list, or, when a test sets coreCSIEnv, core's
+// built-in CSI actions of v1.18.3 (registerCoreCSI).
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "run-plugins" {
-		framework.NewServer().BindFlags(pflag.CommandLine).Serve()
+		server := framework.NewServer()
+		if os.Getenv(coreCSIEnv) != "" {
+			registerCoreCSI(server)
+		}
+		server.BindFlags(pflag.CommandLine).Serve()
 		os.Exit(0)
 	}
 	fmt.Printf("Velero plugin client: %s\n", clientVersion)
+	// The suites call every RPC of the ten v0.7.1 actions: the plugins they start register
+	// the v0.7.1 name set, as a Velero v1.13 deployment of the drop-in sets it (the binary's
+	// default is the modern set). TestDiscoveryBesideCoreCSIActions changes it per test.
+	os.Setenv(namesEnv, "v0.7.1")
 	// A v1.13 server with CSI enabled: plugins are started with `--features EnableCSI`.
 	features.Enable("EnableCSI")
 	// Plugin processes inherit our environment and create their sockets under $TMPDIR:
@@ -75,6 +85,50 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(tmp)
 	os.Exit(code)
+}
+
+// namesEnv chooses the name set the plugin registers (v0.7.1 or modern).
+const namesEnv = "VELERO_CSI_NAMES"
+
+// coreCSIEnv, set for the `run-plugins` self-exec, makes it register core's built-in CSI
+// actions as Velero v1.14+ does.
+const coreCSIEnv = "VELERO_CLIENT_TEST_CORE_CSI"
+
+// coreCSIActions are the CSI actions a Velero v1.18.3 `velero run-plugins` registers
+// (pkg/cmd/server/plugin/plugin.go of v1.18.3, and as observed on a real v1.18.3 server): nine of
+// the ten v0.7.1 names, all but DeleteItemAction velero.io/csi-volumesnapshot-delete.
+var coreCSIActions = []struct {
+	kind common.PluginKind
+	name string
+}{
+	{common.PluginKindBackupItemActionV2, "velero.io/csi-pvc-backupper"},
+	{common.PluginKindBackupItemActionV2, "velero.io/csi-volumesnapshot-backupper"},
+	{common.PluginKindBackupItemActionV2, "velero.io/csi-volumesnapshotcontent-backupper"},
+	{common.PluginKindBackupItemActionV2, "velero.io/csi-volumesnapshotclass-backupper"},
+	{common.PluginKindRestoreItemActionV2, "velero.io/csi-pvc-restorer"},
+	{common.PluginKindRestoreItemActionV2, "velero.io/csi-volumesnapshot-restorer"},
+	{common.PluginKindRestoreItemActionV2, "velero.io/csi-volumesnapshotcontent-restorer"},
+	{common.PluginKindRestoreItemActionV2, "velero.io/csi-volumesnapshotclass-restorer"},
+	{common.PluginKindDeleteItemAction, "velero.io/csi-volumesnapshotcontent-delete"},
+}
+
+// registerCoreCSI registers coreCSIActions on Velero's plugin server the way v1.18.3's
+// `velero run-plugins` does (RegisterBackupItemActionV2, …). Discovery only lists them, so
+// their initializers are never run.
+func registerCoreCSI(server framework.Server) {
+	never := func(logrus.FieldLogger) (interface{}, error) {
+		return nil, fmt.Errorf("core's built-in CSI action stand-in is never run")
+	}
+	for _, a := range coreCSIActions {
+		switch a.kind {
+		case common.PluginKindBackupItemActionV2:
+			server.RegisterBackupItemActionV2(a.name, never)
+		case common.PluginKindRestoreItemActionV2:
+			server.RegisterRestoreItemActionV2(a.name, never)
+		case common.PluginKindDeleteItemAction:
+			server.RegisterDeleteItemAction(a.name, never)
+		}
+	}
 }
 
 var (

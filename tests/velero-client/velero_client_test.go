@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -21,11 +23,13 @@ import (
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	"github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt"
 	biav2cli "github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt/backupitemaction/v2"
+	"github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt/process"
 	riav2cli "github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt/restoreitemaction/v2"
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework/common"
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
 	biav2 "github.com/vmware-tanzu/velero/pkg/plugin/velero/backupitemaction/v2"
 	riav2 "github.com/vmware-tanzu/velero/pkg/plugin/velero/restoreitemaction/v2"
+	"github.com/vmware-tanzu/velero/pkg/util/logging"
 )
 
 // rawItem is an item whose content Velero's client marshals as is (json.Marshal of
@@ -895,4 +899,111 @@ func childPID(t *testing.T, path string) int {
 		t.Fatalf("want one running plugin process, found %v", pids)
 	}
 	return pids[0]
+}
+
+// implementedModernNames are the modern names (velero-csi-wasm.io/*) the binary's embedded
+// component implements, by kind, as `inspect --json` lists the component's actions (all
+// five once the guest implements them, fewer before).
+func implementedModernNames(t *testing.T, path string) map[common.PluginKind][]string {
+	t.Helper()
+	modern := []struct {
+		kind common.PluginKind
+		name string
+	}{
+		{common.PluginKindBackupItemActionV2, "velero-csi-wasm.io/pv-backupper"},
+		{common.PluginKindBackupItemActionV2, "velero-csi-wasm.io/pvc-backupper"},
+		{common.PluginKindRestoreItemActionV2, "velero-csi-wasm.io/pv-restorer"},
+		{common.PluginKindRestoreItemActionV2, "velero-csi-wasm.io/pvc-restorer"},
+		{common.PluginKindDeleteItemAction, "velero-csi-wasm.io/pvc-delete"},
+	}
+	out, err := exec.Command(path, "inspect", "--json").Output()
+	if err != nil {
+		t.Fatalf("%s inspect --json: %v", path, err)
+	}
+	var report struct {
+		Actions []struct {
+			Name string `json:"name"`
+		} `json:"actions"`
+	}
+	if err := json.Unmarshal(out, &report); err != nil {
+		t.Fatalf("inspect --json: %v\n%s", err, out)
+	}
+	names := map[common.PluginKind][]string{}
+	for _, m := range modern {
+		for _, a := range report.Actions {
+			if a.Name == m.name {
+				names[m.kind] = append(names[m.kind], m.name)
+			}
+		}
+	}
+	return names
+}
+
+// TestDiscoveryBesideCoreCSIActions: the rule "never makes the server exit". Velero's
+// registry discovers plugins with `run-plugins` (this test binary, acting as Velero)
+// registering core v1.18.3's built-in CSI actions first, as a real v1.14+ server does, then
+// our binary. With the default name set, discovery succeeds beside them and registers our
+// modern names (those the embedded component implements); with VELERO_CSI_NAMES=v0.7.1 it
+// fails with the registry's duplicate-registration error, which makes `velero server` exit.
+func TestDiscoveryBesideCoreCSIActions(t *testing.T) {
+	if !coreRegistersCSI {
+		t.Skipf("%s: core registers no CSI action", clientVersion)
+	}
+	path := plugin(t)
+	clientLevel := launch(t, logrus.InfoLevel)
+	t.Setenv(coreCSIEnv, "1")
+	discover := func(t *testing.T, names string) (process.Registry, *recorder, error) {
+		t.Setenv(namesEnv, names)
+		if names == "" {
+			os.Unsetenv(namesEnv)
+		}
+		rec := &recorder{}
+		logger := logging.DefaultLogger(logrus.DebugLevel, logging.FormatText)
+		logger.Out = io.Discard
+		logger.Hooks.Add(rec)
+		registry := process.NewRegistry(filepath.Dir(path), logger, clientLevel)
+		return registry, rec, registry.DiscoverPlugins()
+	}
+
+	for _, names := range []string{"", "modern"} {
+		t.Run("names="+names, func(t *testing.T) {
+			registry, rec, err := discover(t, names)
+			if err != nil {
+				t.Fatalf("DiscoverPlugins beside core's CSI actions: %v", err)
+			}
+			// Our binary was started, listed its plugins and exited cleanly (whatever it
+			// lists: none until the guest implements a modern action).
+			if exit := rec.waitForExit(t, 0, path, 0); exit.error != nil {
+				t.Errorf("plugin exited with %v after discovery", exit.error)
+			}
+			for _, core := range coreCSIActions {
+				id, err := registry.Get(core.kind, core.name)
+				if err != nil || id.Command != os.Args[0] {
+					t.Errorf("core's %s %s: %v, command %q, want %q", core.kind, core.name, err, id.Command, os.Args[0])
+				}
+			}
+			want := implementedModernNames(t, path)
+			for _, kind := range []common.PluginKind{common.PluginKindBackupItemActionV2, common.PluginKindRestoreItemActionV2, common.PluginKindDeleteItemAction} {
+				var ours []string
+				for _, id := range registry.List(kind) {
+					if id.Command == path {
+						ours = append(ours, id.Name)
+					}
+				}
+				if !reflect.DeepEqual(ours, want[kind]) {
+					t.Errorf("%s registered for our binary: %q, want %q (the modern names the component implements)", kind, ours, want[kind])
+				}
+			}
+			t.Logf("registered beside core's CSI actions: %v", want)
+		})
+	}
+
+	t.Run("names=v0.7.1", func(t *testing.T) {
+		_, _, err := discover(t, "v0.7.1")
+		want := fmt.Sprintf("unable to register plugin (kind=BackupItemActionV2, name=velero.io/csi-pvc-backupper, command=%s) "+
+			"because another plugin is already registered for this kind and name (command=%s)", path, os.Args[0])
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("DiscoverPlugins with the v0.7.1 names: %v, want %q", err, want)
+		}
+	})
 }

@@ -1,7 +1,9 @@
 //! `velero-plugin-for-csi inspect [MODULE] [--json]`: what a component offers and what the
 //! host lets it do. For the embedded component, or for a component file an operator wants to
 //! check: its digest, every action (name, kind, what it applies to) and each action's
-//! capability manifest (the Kubernetes resources, verbs and scope the host allows it).
+//! capability manifest (the Kubernetes resources, verbs and scope the host allows it); and
+//! the name set in force ([`ActiveNames`]): which of the component's actions the plugin would
+//! register with Velero.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -17,8 +19,8 @@ use crate::imports::capabilities::{Grant, Scope};
 use crate::imports::clock::SystemClock;
 use crate::kubeapi::{KubeApi, RateLimit};
 use crate::logging::{Level, LogSink, StderrLogger};
-use crate::router::manifests;
 use crate::router::overrides::digest;
+use crate::router::{ActiveNames, manifests};
 use crate::sandbox::{GuestEngine, GuestRuntime, LoadError};
 
 /// Why a component could not be inspected.
@@ -39,12 +41,21 @@ pub struct Inspection {
     pub source: String,
     /// SHA-256 of the module's bytes (of the precompiled artifact for the embedded one).
     pub digest: String,
+    /// Every action the component lists.
     pub actions: Vec<ActionInfo>,
+    /// The name set in force.
+    pub names: ActiveNames,
+    /// The actions the plugin would register with Velero: the set's that the component
+    /// lists, in listing order.
+    pub registered: Vec<Action>,
 }
 
-/// Loads the embedded component, or the component at `module`, and lists its actions. No
-/// Kubernetes call is made.
-pub async fn inspect(module: Option<&Path>) -> Result<Inspection, InspectError> {
+/// Loads the embedded component, or the component at `module`, and lists its actions and
+/// which of them the name set `names` registers. No Kubernetes call is made.
+pub async fn inspect(
+    module: Option<&Path>,
+    names: ActiveNames,
+) -> Result<Inspection, InspectError> {
     let services = offline_services();
     let (source, digest, runtime) = match module {
         None => (
@@ -68,6 +79,8 @@ pub async fn inspect(module: Option<&Path>) -> Result<Inspection, InspectError> 
         source,
         digest,
         actions: runtime.actions().to_vec(),
+        registered: names.registered(runtime.actions()),
+        names,
     })
 }
 
@@ -132,6 +145,7 @@ impl Inspection {
                 json!({
                     "name": a.name,
                     "kind": kind(a.kind),
+                    "registered": self.is_registered(&a.name),
                     "appliesTo": {
                         "includedResources": a.selector.included_resources,
                         "excludedResources": a.selector.excluded_resources,
@@ -143,7 +157,16 @@ impl Inspection {
                 })
             })
             .collect();
-        json!({"component": self.source, "digest": self.digest, "actions": actions})
+        json!({
+            "component": self.source,
+            "digest": self.digest,
+            "nameSet": self.names.to_json(&self.registered),
+            "actions": actions,
+        })
+    }
+
+    fn is_registered(&self, name: &str) -> bool {
+        self.registered.iter().any(|a| a.name() == name)
     }
 
     /// The report for people.
@@ -151,9 +174,29 @@ impl Inspection {
         let mut out = String::new();
         let _ = writeln!(out, "component: {}", self.source);
         let _ = writeln!(out, "digest:    {}", self.digest);
+        let _ = writeln!(
+            out,
+            "name set:  {} ({})",
+            self.names.set().as_str(),
+            self.names.how()
+        );
+        let _ = writeln!(
+            out,
+            "registers: {}",
+            self.names.describe_registered(&self.registered)
+        );
         let _ = writeln!(out, "actions:   {}", self.actions.len());
         for action in &self.actions {
             let _ = writeln!(out, "\n{}  ({})", action.name, kind(action.kind));
+            let _ = writeln!(
+                out,
+                "  registered: {}",
+                if self.is_registered(&action.name) {
+                    "yes".to_owned()
+                } else {
+                    format!("no (not in the {} set)", self.names.set().as_str())
+                }
+            );
             let selector = &action.selector;
             let _ = writeln!(
                 out,

@@ -4,10 +4,13 @@
 //!
 //! One table maps each registered action ([`csi_common::actions::Action`]) to what serves it
 //! and to its allow-list ([`manifests`]); operator modules ([`overrides`]) feed it as they
-//! are swapped in and out.
+//! are swapped in and out. The actions in the table, and so the names Velero sees listed
+//! and may call, are those of the active name set ([`names`]) that the embedded component
+//! implements: a name outside them is unknown, whichever set it belongs to.
 
 pub mod listing;
 pub mod manifests;
+pub mod names;
 pub mod overrides;
 pub mod table;
 
@@ -17,6 +20,7 @@ use csi_common::actions::Kind;
 use tokio::sync::OnceCell;
 
 pub use listing::ListingError;
+pub use names::{ActiveNames, Chosen};
 pub use table::{Route, RouteError, RouteTable};
 
 use self::overrides::{OperatorModules, OverridesConfig};
@@ -45,32 +49,42 @@ pub enum LoadFailure {
 }
 
 /// The routes of this process. The embedded component is loaded on the first call that
-/// needs one, once, however many calls arrive together; the names served are the ones it
-/// lists, each with the kind and manifest the host registers for it.
+/// needs one, once, however many calls arrive together; the names served are the ones of
+/// the active name set that it lists, each with the kind and manifest the host registers
+/// for it.
 pub struct Router {
     services: HostServices,
     limits: GuestLimits,
     max_instances: usize,
     overrides: OverridesConfig,
+    names: ActiveNames,
     modules: OnceCell<OperatorModules>,
 }
 
 impl Router {
-    /// Routes to components that import `services`, each call under `limits` with at most
-    /// `max_instances` running at once, with operator modules from `overrides`.
+    /// Routes the actions of the name set `names` to components that import `services`,
+    /// each call under `limits` with at most `max_instances` running at once, with operator
+    /// modules from `overrides`.
     pub fn new(
         services: HostServices,
         limits: GuestLimits,
         max_instances: usize,
         overrides: OverridesConfig,
+        names: ActiveNames,
     ) -> Self {
         Self {
             services,
             limits,
             max_instances,
             overrides,
+            names,
             modules: OnceCell::new(),
         }
+    }
+
+    /// The name set in force and how it was chosen.
+    pub fn names(&self) -> &ActiveNames {
+        &self.names
     }
 
     /// The route table to serve a call with, as of now.
@@ -101,12 +115,26 @@ impl Router {
         let engine = GuestEngine::with_max_instances(self.limits, self.max_instances)?;
         let embedded =
             GuestRuntime::new(&engine, engine.embedded()?, self.services.clone()).await?;
-        let registered = listing::registered(embedded.actions())?;
+        let implemented = listing::registered(embedded.actions())?;
+        let routed = self.names.routed(&implemented);
+        if routed.is_empty() {
+            self.services.logger.emit(
+                Level::Warn,
+                "router",
+                &format!(
+                    "the embedded component implements none of the {} name set's actions; \
+                     the plugin registers none (set {} to choose another set)",
+                    self.names.set().as_str(),
+                    csi_common::actions::NameSet::ENV
+                ),
+            );
+        }
         Ok(OperatorModules::new(
             &engine,
             self.services.clone(),
             Arc::new(embedded),
-            registered,
+            implemented,
+            routed,
             self.overrides.clone(),
         ))
     }
@@ -114,7 +142,7 @@ impl Router {
 
 #[cfg(test)]
 mod tests {
-    use csi_common::actions::Action;
+    use csi_common::actions::{Action, NameSet};
 
     use super::*;
     use crate::imports::clock::SystemClock;
@@ -127,56 +155,66 @@ mod tests {
         fn log(&self, _: Record) {}
     }
 
-    fn router() -> Router {
-        let services = HostServices {
+    fn services() -> HostServices {
+        HostServices {
             cluster: Arc::new(KubeApi::new(RateLimit::VELERO_DEFAULT)),
             logger: Arc::new(Discard),
             clock: Arc::new(SystemClock),
             server: crate::bindings::velero::csi::server::ServerSettings::none(),
-        };
+        }
+    }
+
+    fn router(set: NameSet) -> Router {
         Router::new(
-            services,
+            services(),
             GuestLimits::DEFAULT,
             2,
             OverridesConfig::default(),
+            ActiveNames::fixed(set, Chosen::FromEnv),
         )
     }
 
-    /// The embedded component lists every registered action, under its kind, and each has
-    /// exactly one manifest, so that every action it serves runs with a known allow-list.
+    /// Every action has exactly one manifest; each name set's table routes exactly the
+    /// actions of the set that the embedded component lists, in the set's order, each with
+    /// its manifest, so that every action served runs with a known allow-list.
     #[tokio::test]
-    async fn manifests_registered_actions_and_the_embedded_listing_agree() {
-        let table = router().table().await.unwrap();
-        let routed: Vec<Action> = table.routes().iter().map(Route::action).collect();
-        assert_eq!(
-            routed,
-            Action::ALL,
-            "the embedded component lists every action"
-        );
-        for route in table.routes() {
-            let action = route.action();
+    async fn each_set_routes_what_the_embedded_component_implements_with_its_manifest() {
+        for action in Action::ALL {
             let manifests = manifests::MANIFESTS
                 .iter()
                 .filter(|m| m.action == action)
                 .count();
             assert_eq!(manifests, 1, "{}", action.name());
-            assert_eq!(route.caller().action, action.name());
-            assert!(std::ptr::eq(route.grants(), manifests::grants(action)));
-            assert!(std::ptr::eq(route.caller().grants, route.grants()));
-            assert!(route.module().is_none());
         }
-        for manifest in &manifests::MANIFESTS {
-            assert!(
-                table.get(manifest.action).is_some(),
-                "{:?}",
-                manifest.action
-            );
+        let embedded = GuestRuntime::embedded(services()).await.unwrap();
+        let implemented = listing::registered(embedded.actions()).unwrap();
+        assert!(
+            Action::V071.iter().all(|a| implemented.contains(a)),
+            "the embedded component implements the ten v0.7.1 actions"
+        );
+        for set in [NameSet::V071, NameSet::Modern] {
+            let table = router(set).table().await.unwrap();
+            let routed: Vec<Action> = table.routes().iter().map(Route::action).collect();
+            let expected: Vec<Action> = set
+                .actions()
+                .iter()
+                .copied()
+                .filter(|a| implemented.contains(a))
+                .collect();
+            assert_eq!(routed, expected, "{set:?}");
+            for route in table.routes() {
+                let action = route.action();
+                assert_eq!(route.caller().action, action.name());
+                assert!(std::ptr::eq(route.grants(), manifests::grants(action)));
+                assert!(std::ptr::eq(route.caller().grants, route.grants()));
+                assert!(route.module().is_none());
+            }
         }
     }
 
     #[tokio::test]
     async fn names_and_kinds_are_checked_in_velero_words() {
-        let router = router();
+        let router = router(NameSet::V071);
         let name = Action::VolumeSnapshotClassBackup.name();
         let route = router.route(name, Kind::BackupItemActionV2).await.unwrap();
         assert_eq!(route.action(), Action::VolumeSnapshotClassBackup);
@@ -189,6 +227,27 @@ mod tests {
         assert_eq!(
             unknown.err().unwrap().to_string(),
             "DeleteItemAction plugin: velero.io/nope was not found or has an invalid name format"
+        );
+    }
+
+    /// A name of the other set is as unknown as a name of no set.
+    #[tokio::test]
+    async fn names_outside_the_active_set_are_not_found() {
+        let modern = router(NameSet::Modern);
+        let v071 = Action::VolumeSnapshotClassBackup.name();
+        let refused = modern.route(v071, Kind::BackupItemActionV2).await;
+        assert_eq!(
+            refused.err().unwrap().to_string(),
+            format!(
+                "BackupItemActionV2 plugin: {v071} was not found or has an invalid name format"
+            )
+        );
+        let old = router(NameSet::V071);
+        let name = Action::ModernPvcDelete.name();
+        let refused = old.route(name, Kind::DeleteItemAction).await;
+        assert_eq!(
+            refused.err().unwrap().to_string(),
+            format!("DeleteItemAction plugin: {name} was not found or has an invalid name format")
         );
     }
 }

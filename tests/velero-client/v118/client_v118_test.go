@@ -86,3 +86,7 @@ var clientOnlyKinds = []struct {
 }{
 	{common.PluginKindItemBlockAction, nil},
 }
+
+// coreRegistersCSI: Velero v1.14+ core registers the CSI actions itself under nine of the
+// v0.7.1 names (coreCSIActions); TestDiscoveryBesideCoreCSIActions runs.
+const coreRegistersCSI = true

@@ -6,6 +6,10 @@
 //! back up a namespace with a CSI claim, poll the async operations until the snapshot is
 //! ready, run the finalize pass, delete the namespace, restore it (the claim is provisioned
 //! from the snapshot), and delete the backup (the snapshot goes).
+//!
+//! The story is that of the v0.7.1 actions (VolumeSnapshots in the cluster), so the demo
+//! pins the v0.7.1 name set for the processes it starts (`VELERO_CSI_NAMES=v0.7.1`),
+//! whatever the default set, and says so.
 
 mod report;
 mod seed;
@@ -136,9 +140,12 @@ async fn back_up(core: &mut Core, report: &mut Report) -> Result<String, DemoErr
     let session = core.start_plugin().await?;
     let names = session.list().await?;
     report.ok(&format!(
-        "plugin process started (cold start {:.1} ms); it serves {} actions",
+        "plugin process started (cold start {:.1} ms); it serves {} actions \
+         (name set pinned by the demo: {}={})",
         session.process.handshake_latency().as_secs_f64() * 1e3,
-        names.len()
+        names.len(),
+        csi_common::actions::NameSet::ENV,
+        csi_common::actions::NameSet::V071.as_str()
     ));
 
     let mut queue = vec![ResourceIdentifier {

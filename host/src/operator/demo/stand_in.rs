@@ -79,9 +79,10 @@ impl Core {
         }
     }
 
-    /// Starts a plugin process as Velero does, pointed at the simulated API server.
+    /// Starts a plugin process as Velero does, pointed at the simulated API server, with the
+    /// v0.7.1 name set (the demo's story is that set's).
     pub async fn start_plugin(&self) -> Result<Session, DemoError> {
-        let mut launch = Launch::velero(self.program.clone());
+        let mut launch = Launch::velero_v071(self.program.clone());
         launch.env.push((
             OsString::from("KUBECONFIG"),
             self.kubeconfig.clone().into_os_string(),

@@ -8,8 +8,10 @@
 //! service. When it changed, each new or changed file is validated ([`loader`]): it compiles
 //! (or its precompiled artifact comes from the [`cache`]), links against the host's imports,
 //! instantiates, lists its actions, and every action it lists is one the embedded component
-//! serves, with the same kind, so its capability manifest is known. Then the router's table
-//! is swapped (module `swap`). A call keeps the table it started with, so in-flight calls finish on
+//! implements, with the same kind, so its capability manifest is known. Then the router's
+//! table is swapped (module `swap`). Only the actions of the active name set are routed
+//! (modern names included, when that set is active): a module's other actions are
+//! validated but serve no call. A call keeps the table it started with, so in-flight calls finish on
 //! the module they began on. A file that fails validation is refused with an error in the
 //! log, and whatever served its actions before (its previous version, or the embedded
 //! component) goes on serving them.
@@ -78,12 +80,15 @@ pub struct OperatorModules {
 }
 
 impl OperatorModules {
-    /// Modules over `embedded`, whose `registered` actions they may override, loaded into
-    /// `engine` from `config`; the directory is read on the first [`OperatorModules::current`].
+    /// Modules over `embedded`, loaded into `engine` from `config`; the directory is read on
+    /// the first [`OperatorModules::current`]. A module may list any action `implemented`
+    /// (the embedded component's listing) holds; the table routes the `registered` ones (the
+    /// active name set's), each to its module if one lists it, else to `embedded`.
     pub fn new(
         engine: &GuestEngine,
         services: HostServices,
         embedded: Arc<GuestRuntime>,
+        implemented: Vec<Action>,
         registered: Vec<Action>,
         config: OverridesConfig,
     ) -> Self {
@@ -106,7 +111,7 @@ impl OperatorModules {
                 })
                 .ok()
         });
-        let loader = Loader::new(engine.clone(), services, registered.clone(), cache);
+        let loader = Loader::new(engine.clone(), services, implemented, cache);
         let table = RouteTable::new(&registered, &embedded, &Default::default());
         Self {
             dir: config.dir,
