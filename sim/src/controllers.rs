@@ -134,16 +134,47 @@ pub(crate) fn on_create(state: &mut State, key: &Key) {
         }
     } else if *gvr == contents() && !str_at(&object, "/spec/source/snapshotHandle").is_empty() {
         let handle = str_at(&object, "/spec/source/snapshotHandle").to_owned();
+        let mut content = object;
+        // The snapshot controller guards a content it considers bound (its reference has a
+        // UID) with its finalizer; one merely pre-bound to a name gets none.
+        if !str_at(&content, "/spec/volumeSnapshotRef/uid").is_empty() {
+            content["metadata"]["finalizers"] = json!([CONTENT_FINALIZER]);
+        }
         if let Some(size) = state.storage_snapshots.get(&handle).copied() {
-            let mut content = object;
             content["status"] =
                 json!({"snapshotHandle": handle, "readyToUse": true, "restoreSize": size});
-            state.put(key.clone(), content);
         }
+        state.put(key.clone(), content);
     } else if *gvr == claims() {
         let after = state.plan.provision_after;
         schedule(state, after, Event::Provision { claim: key.clone() });
     }
+}
+
+/// The snapshot controller's finalizer on a bound content.
+const CONTENT_FINALIZER: &str =
+    "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection";
+
+/// Whether deleting this content makes the snapshotter call the driver, as
+/// external-snapshotter v8 decides for a pre-provisioned content bound by UID: only with the
+/// finalizer (else the API server removes it at once) and the being-deleted annotation.
+/// Every other content keeps the simulation's simple rule (policy `Delete` deletes).
+fn reaches_the_driver(content: &Value) -> bool {
+    if str_at(content, "/spec/source/snapshotHandle").is_empty()
+        || str_at(content, "/spec/volumeSnapshotRef/uid").is_empty()
+    {
+        return true;
+    }
+    let finalized = content
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| f.iter().any(|f| f == CONTENT_FINALIZER));
+    let being_deleted = content
+        .pointer(
+            "/metadata/annotations/snapshot.storage.kubernetes.io~1volumesnapshot-being-deleted",
+        )
+        .is_some();
+    finalized && being_deleted
 }
 
 /// Reacts to an object deleted through the API.
@@ -165,7 +196,10 @@ pub(crate) fn on_delete(state: &mut State, key: &Key, object: &Value) {
         {
             on_delete(state, &content_key, &content);
         }
-    } else if *gvr == contents() && str_at(object, "/spec/deletionPolicy") == "Delete" {
+    } else if *gvr == contents()
+        && str_at(object, "/spec/deletionPolicy") == "Delete"
+        && reaches_the_driver(object)
+    {
         let handle = str_at(object, "/status/snapshotHandle").to_owned();
         if state.storage_snapshots.remove(&handle).is_some() {
             state.deleted_snapshots.push(handle);
@@ -597,6 +631,34 @@ mod tests {
             .unwrap();
         assert!(cluster.objects(&contents()).is_empty());
         assert_eq!(cluster.deleted_snapshots(), ["snapshot-1"]);
+    }
+
+    #[test]
+    fn a_content_bound_by_uid_reaches_the_driver_only_when_marked_as_being_deleted() {
+        for (annotations, deleted) in [
+            (json!({}), false),
+            (
+                json!({"snapshot.storage.kubernetes.io/volumesnapshot-being-deleted": "yes"}),
+                true,
+            ),
+        ] {
+            let cluster = seeded();
+            snapshot_of_data(&cluster);
+            cluster.advance(Duration::from_secs(5));
+            let handle = cluster.storage_snapshots()[0].clone();
+            let content = json!({"metadata": {"name": "temp", "annotations": annotations},
+                "spec": {"deletionPolicy": "Delete", "driver": "hostpath.csi.k8s.io",
+                         "source": {"snapshotHandle": handle},
+                         "volumeSnapshotRef": {"namespace": "x", "name": "absent", "uid": "u-1"}}});
+            let created = cluster.create(&contents(), None, content).unwrap();
+            assert_eq!(
+                created["metadata"]["finalizers"],
+                json!([CONTENT_FINALIZER]),
+                "{created}"
+            );
+            cluster.delete(&contents(), None, "temp").unwrap();
+            assert_eq!(cluster.deleted_snapshots() == [handle.clone()], deleted);
+        }
     }
 
     #[test]

@@ -28,7 +28,21 @@ pub const WAIT: Duration = Duration::from_secs(60);
 /// The modern PVC delete action.
 pub struct ModernPvcDelete;
 
+/// The snapshotter's finalizer on a content: while it is there, deleting the content goes
+/// through the CSI driver.
+pub const CONTENT_FINALIZER: &str =
+    "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection";
+/// Tells the snapshotter that the content's VolumeSnapshot is being deleted, so deleting the
+/// content deletes the storage snapshot (its deletion policy permitting).
+pub const BEING_DELETED: &str = "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted";
+
 /// The temporary content for `recorded`, bound to a VolumeSnapshot that does not exist.
+///
+/// The reference carries a UID (made up, like the name) so that the snapshot controller
+/// treats the content as bound and puts its finalizer on it: a pre-provisioned content
+/// without one is deleted by the API server at once, and the driver never hears of it. The
+/// being-deleted annotation then makes the snapshotter delete the storage snapshot when the
+/// content is deleted.
 fn temporary_content(name: &str, recorded: &Recorded, namespace: &str, backup: &Backup) -> Value {
     let absent = format!("{name}-absent");
     let mut content = static_content(
@@ -39,13 +53,36 @@ fn temporary_content(name: &str, recorded: &Recorded, namespace: &str, backup: &
         &absent,
         (modern::BACKUP_UID, backup.uid()),
     );
+    content["spec"]["volumeSnapshotRef"]["uid"] = json!(made_up_uid(name));
+    let mut annotations = json!({BEING_DELETED: "yes"});
     if let Some((secret_namespace, secret_name)) = &recorded.deletion_secret {
-        content["metadata"]["annotations"] = json!({
-            DELETION_SECRET_NAME: secret_name,
-            DELETION_SECRET_NAMESPACE: secret_namespace,
-        });
+        annotations[DELETION_SECRET_NAME] = json!(secret_name);
+        annotations[DELETION_SECRET_NAMESPACE] = json!(secret_namespace);
     }
+    content["metadata"]["annotations"] = annotations;
     content
+}
+
+/// A UID in Kubernetes' form, made of the hex digits at the end of `name` (an
+/// [`object_name`]), so that a retried call writes the same content.
+fn made_up_uid(name: &str) -> String {
+    let hex: String = name
+        .chars()
+        .rev()
+        .take(32)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let hex = format!("{hex:0>32}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 impl DeleteItemAction for ModernPvcDelete {
@@ -101,6 +138,35 @@ impl DeleteItemAction for ModernPvcDelete {
                 ),
             ),
             Err(e) => return Err(ActionError::kube(format!("error waiting for {what}"), e)),
+        }
+
+        // Without the finalizer the deletion would bypass the driver and leak the snapshot.
+        match host.wait_until(
+            &target,
+            &Condition::FieldEquals(crate::model::kube::FieldValue {
+                pointer: "/metadata/finalizers/0".into(),
+                value: json!(CONTENT_FINALIZER).to_string(),
+            }),
+            WAIT,
+        ) {
+            Ok(_) => {}
+            Err(KubeError::NotFound(_)) => {
+                return Err(ActionError::Failed(format!(
+                    "{what} disappeared before the snapshotter took it over: snapshot {} is not deleted",
+                    recorded.handle
+                )));
+            }
+            Err(e) => {
+                // Leave nothing behind, then say what happened.
+                let _ = host.delete(&target);
+                return Err(ActionError::kube(
+                    format!(
+                        "error waiting for the snapshot controller's finalizer on {what} (snapshot {} is not deleted)",
+                        recorded.handle
+                    ),
+                    e,
+                ));
+            }
         }
 
         match host.delete(&target) {

@@ -56,10 +56,26 @@ fn deletes_the_storage_snapshot_through_a_temporary_content() {
     let verbs: Vec<_> = calls.iter().map(|c| c.verb).collect();
     assert_eq!(
         verbs,
-        [Verb::Create, Verb::Watch, Verb::Delete, Verb::Watch]
+        [
+            Verb::Create,
+            Verb::Watch,
+            Verb::Watch,
+            Verb::Delete,
+            Verb::Watch
+        ]
     );
     let body = calls[0].body.clone().unwrap();
     assert_eq!(body["spec"]["deletionPolicy"], "Delete");
+    // Bound by UID (so the snapshot controller adds its finalizer) and marked as being
+    // deleted (so the snapshotter calls the driver): without either, a real cluster drops the
+    // content without deleting the storage snapshot.
+    assert_eq!(
+        body["spec"]["volumeSnapshotRef"]["uid"]
+            .as_str()
+            .map(|uid| uid.len()),
+        Some(36)
+    );
+    assert_eq!(body["metadata"]["annotations"][BEING_DELETED], "yes");
     assert_eq!(body["metadata"]["annotations"][DELETION_SECRET_NAME], "s");
     assert_eq!(
         body["metadata"]["annotations"][DELETION_SECRET_NAMESPACE],
