@@ -46,7 +46,7 @@ pub enum ActionError {
 }
 
 /// Longest piece of input quoted in an error message, in characters.
-const QUOTE_LIMIT: usize = 256;
+pub const QUOTE_LIMIT: usize = 256;
 
 /// `text` for an error message: in double quotes, cut to [`QUOTE_LIMIT`] characters (with
 /// `…` when cut), control characters escaped.
