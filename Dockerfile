@@ -19,9 +19,11 @@ ENV RUSTUP_TOOLCHAIN=${RUST_VERSION}
 WORKDIR /src
 # Only what the build reads (image/build checks that this list covers the repository).
 COPY Cargo.toml Cargo.lock rust-toolchain.toml ./
+COPY common/ common/
 COPY guest/ guest/
 COPY host/ host/
 COPY image/ image/
+COPY policy/ policy/
 COPY proto/ proto/
 COPY sim/ sim/
 COPY tests/ tests/
