@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent  # the repository
 DRIVER = "hostpath.csi.k8s.io"
 TOKEN = "e2e-admin-token"
 
@@ -377,7 +378,15 @@ current-context: e2e
         # Only go-plugin executables may live here: Velero runs every executable file it finds.
         shutil.copy2(self.b("velero-plugin-e2e-s3", "OBJECTSTORE_HASH"),
                      self.E / "plugins" / "velero-plugin-e2e-s3")
-        if self.plugin_binary:
+        if self.plugin_binary and self.plugin_binary.name.endswith(".oci.tar"):
+            # The plugin image: its entrypoint copies the plugin in, as Velero's init container
+            # does (image/extract runs it under podman, as user 65532, the directory at /target).
+            plugins = self.E / "plugins"
+            plugins.chmod(0o777)
+            subprocess.run([ROOT / "image" / "extract", self.plugin_binary, plugins], check=True,
+                           stdout=subprocess.DEVNULL)
+            plugins.chmod(0o755)
+        elif self.plugin_binary:
             shutil.copy2(self.plugin_binary, self.E / "plugins" / "velero-plugin-for-csi")
 
     def s3(self):

@@ -186,10 +186,12 @@ func payload() (*unstructured.Unstructured, *velerov1.Backup) {
 	return &unstructured.Unstructured{Object: obj}, backup
 }
 
+// veleroEnv is Velero's environment for a plugin, with our binary's v0.7.1 name set (the one
+// the harness calls; the Go plugin ignores the variable).
 func veleroEnv() []string {
 	return append(os.Environ(),
 		"VELERO_PLUGIN=hello", "PLUGIN_PROTOCOL_VERSIONS=2",
-		"PLUGIN_MIN_PORT=10000", "PLUGIN_MAX_PORT=25000")
+		"PLUGIN_MIN_PORT=10000", "PLUGIN_MAX_PORT=25000", "VELERO_CSI_NAMES=v0.7.1")
 }
 
 // coldStart execs the binary as go-plugin does and times exec until the handshake line is
