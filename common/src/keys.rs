@@ -87,7 +87,8 @@ pub mod modern {
     pub const SNAPSHOT_HANDLE: &str = "velero-csi-wasm.io/snapshot-handle";
     /// Backed-up PVC: the CSI driver that owns the snapshot.
     pub const DRIVER: &str = "velero-csi-wasm.io/csi-driver";
-    /// Backed-up PVC: the VolumeSnapshotClass the snapshot was taken with.
+    /// Backed-up PVC: the VolumeSnapshotClass the snapshot was taken with (for the operator;
+    /// restore and deletion do not need it).
     pub const SNAPSHOT_CLASS: &str = "velero-csi-wasm.io/snapshot-class";
     /// Backed-up PVC: the snapshot's restore size (a Kubernetes quantity).
     pub const RESTORE_SIZE: &str = "velero-csi-wasm.io/restore-size";

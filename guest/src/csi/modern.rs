@@ -56,7 +56,6 @@ pub fn object_name(purpose: &str, parts: &[&str]) -> String {
 pub struct Recorded {
     pub handle: String,
     pub driver: String,
-    pub class: Option<String>,
     pub restore_size: Option<String>,
     /// `(namespace, name)` of the deletion Secret.
     pub deletion_secret: Option<(String, String)>,
@@ -69,7 +68,6 @@ impl Recorded {
         Some(Self {
             handle: non_empty(modern::SNAPSHOT_HANDLE)?.to_owned(),
             driver: non_empty(modern::DRIVER)?.to_owned(),
-            class: non_empty(modern::SNAPSHOT_CLASS).map(str::to_owned),
             restore_size: non_empty(modern::RESTORE_SIZE).map(str::to_owned),
             deletion_secret: non_empty(modern::DELETION_SECRET)
                 .and_then(|v| v.split_once('/'))
@@ -89,7 +87,7 @@ pub fn static_content(
     snapshot_name: &str,
     label: (&str, &str),
 ) -> Value {
-    let mut content = json!({
+    let content = json!({
         "apiVersion": "snapshot.storage.k8s.io/v1",
         "kind": "VolumeSnapshotContent",
         "metadata": {
@@ -108,9 +106,9 @@ pub fn static_content(
             },
         },
     });
-    if let Some(class) = &recorded.class {
-        content["spec"]["volumeSnapshotClassName"] = json!(class);
-    }
+    // No class, as core v1.18 leaves it out of the contents it restores and deletes through:
+    // the snapshotter would look the class up (and fail when it has been removed or renamed
+    // since the backup), and the deletion secret is recorded on its own.
     content
 }
 
@@ -158,7 +156,6 @@ mod tests {
         .unwrap();
         assert_eq!(full.deletion_secret, Some(("ns".into(), "s".into())));
         assert_eq!(full.restore_size.as_deref(), Some("5Gi"));
-        assert_eq!(full.class, None);
         let bad_secret = Recorded::of(&claim(json!({
             modern::SNAPSHOT_HANDLE: "h", modern::DRIVER: "d", modern::DELETION_SECRET: "nope"
         })))

@@ -61,7 +61,7 @@ fn restores_from_the_recorded_snapshot_into_the_mapped_namespace() {
         content["spec"]["volumeSnapshotRef"]["namespace"],
         "app-copy"
     );
-    assert_eq!(content["spec"]["volumeSnapshotClassName"], "snap-default");
+    assert_eq!(content["spec"].get("volumeSnapshotClassName"), None);
     assert_eq!(
         content["metadata"]["labels"][modern::RESTORE_UID],
         "rrrrrrrr-0000-0000-0000-000000000001"
