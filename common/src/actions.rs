@@ -142,23 +142,19 @@ impl Action {
     ];
 
     /// Every action of both sets: the v0.7.1 set, then the modern one.
-    pub const ALL: [Self; 15] = [
-        Self::PvcBackup,
-        Self::VolumeSnapshotBackup,
-        Self::VolumeSnapshotClassBackup,
-        Self::VolumeSnapshotContentBackup,
-        Self::PvcRestore,
-        Self::VolumeSnapshotRestore,
-        Self::VolumeSnapshotClassRestore,
-        Self::VolumeSnapshotContentRestore,
-        Self::VolumeSnapshotDelete,
-        Self::VolumeSnapshotContentDelete,
-        Self::ModernPvBackup,
-        Self::ModernPvcBackup,
-        Self::ModernPvRestore,
-        Self::ModernPvcRestore,
-        Self::ModernPvcDelete,
-    ];
+    pub const ALL: [Self; 15] = {
+        let mut all = [Self::PvcBackup; 15];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = if i < Self::V071.len() {
+                Self::V071[i]
+            } else {
+                Self::MODERN[i - Self::V071.len()]
+            };
+            i += 1;
+        }
+        all
+    };
 
     /// The set the action belongs to.
     pub const fn set(self) -> NameSet {
