@@ -26,7 +26,6 @@ import io
 import json
 import os
 import re
-import signal
 import sys
 import tarfile
 import time
@@ -36,8 +35,8 @@ from pathlib import Path
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from smoke import STARTUP_ERRORS  # noqa: E402
-from stack import DRIVER, Stack, claim  # noqa: E402
-from suite import CACHE, NAMES_ENV, Failed, Suite, check, tree, write_results  # noqa: E402
+from stack import DRIVER, Stack  # noqa: E402
+from suite import CACHE, NAMES_ENV, Failed, Suite, check, run_on_stack, tree  # noqa: E402
 
 OURS = "velero-csi-wasm.io"
 HANDLE_ANN = f"{OURS}/snapshot-handle"          # backed-up PVC: the storage snapshot
@@ -495,34 +494,8 @@ def main():
                   velero_version=version, server_flags=SERVER_FLAGS)
     stack.env.pop(NAMES_ENV, None)  # the plugin's default name set (modern) is under test
 
-    lock = claim(stack)  # noqa: F841 (held until exit)
-
-    t0 = time.time()
-    suite = ModernSuite(stack, label)
-    stack_seconds = 0.0
-    try:
-        print(f"== {label}: Velero {version}, starting stack in {stack.E}", flush=True)
-        stack.up()
-        stack_seconds = time.time() - t0
-        suite.run(only)
-    except BaseException as e:  # noqa: BLE001
-        print(f"== {label}: stack error: {type(e).__name__}: {e}", flush=True)
-        if not isinstance(e, Exception):
-            suite.results.append(dict(scenario="(interrupted)", status="FAIL", seconds=0, error=str(e)))
-        else:
-            traceback.print_exc()
-            suite.results.append(dict(scenario="(stack)", status="FAIL", seconds=0, error=str(e)))
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)  # let the teardown finish
-        stack.down()
-        left = stack.leftovers()
-        if left:
-            print(f"== {label}: WARNING processes left behind: {left}", flush=True)
-    total = time.time() - t0
-    write_results(label, plugin or "none (core only)", suite.results, stack_seconds, total)
-    print(f"== {label}: logs in {stack.E}/logs, results in {CACHE}/results-{label}.json", flush=True)
-    sys.exit(0 if suite.results and all(r["status"] == "PASS" for r in suite.results) else 1)
+    run_on_stack(stack, ModernSuite(stack, label), label, plugin or "none (core only)", only,
+                 f"== {label}: Velero {version}, starting stack in {stack.E}")
 
 
 if __name__ == "__main__":

@@ -418,13 +418,18 @@ def main():
     stack = Stack(Path(os.environ.get("E2E_STATE_ROOT", "/tmp")) / f"e2e-{label}", CACHE, plugin,
                   server_env=server_env)
 
+    run_on_stack(stack, Suite(stack, label), label, plugin, only, f"== {label}: starting stack in {stack.E}")
+
+
+def run_on_stack(stack, suite, label, plugin, only, banner):
+    """Brings the stack up, runs the suite's scenarios (`only`: a subset), tears it down, writes
+    the results of `label` and exits 0 only if every scenario passed."""
     lock = claim(stack)  # noqa: F841 (held until exit)
 
     t0 = time.time()
-    suite = Suite(stack, label)
     stack_seconds = 0.0
     try:
-        print(f"== {label}: starting stack in {stack.E}", flush=True)
+        print(banner, flush=True)
         stack.up()
         stack_seconds = time.time() - t0
         suite.run(only)
