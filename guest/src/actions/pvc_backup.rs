@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::actions::item_only;
 use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::{BackupOutput, OperationProgress};
 use crate::csi::datamover::upload::{self, UploadSource};
@@ -24,17 +25,6 @@ use csi_common::keys;
 
 /// The PVC backup action.
 pub struct PvcBackup;
-
-/// The item alone: no additional items and no operation. Unless the action edited it, the
-/// item goes back byte for byte as it came.
-fn item_only(item: Item) -> BackupOutput {
-    BackupOutput {
-        item: item.into_json(),
-        additional_items: Vec::new(),
-        operation_id: String::new(),
-        post_operation_items: Vec::new(),
-    }
-}
 
 /// v0.7.1 decodes the claim into its typed model before anything else, which fails when a
 /// field it reads has the wrong JSON type. The fields this action reads are checked the same

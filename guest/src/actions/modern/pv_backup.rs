@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use crate::actions::item_only;
 use crate::adapter::imports::{Imports, Level};
 use crate::bindings::exports::velero::csi::actions::BackupOutput;
 use crate::csi::routing;
@@ -20,15 +21,6 @@ use csi_common::keys::modern;
 
 /// The modern PV backup action.
 pub struct ModernPvBackup;
-
-fn item_only(item: Item) -> BackupOutput {
-    BackupOutput {
-        item: item.into_json(),
-        additional_items: Vec::new(),
-        operation_id: String::new(),
-        post_operation_items: Vec::new(),
-    }
-}
 
 impl BackupItemAction for ModernPvBackup {
     fn execute(

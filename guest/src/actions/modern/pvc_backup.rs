@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::actions::item_only;
 use crate::adapter::imports::{Datetime, Imports, Level};
 use crate::bindings::exports::velero::csi::actions::BackupOutput;
 use crate::csi::modern::{DELETION_SECRET_NAME, DELETION_SECRET_NAMESPACE, object_name};
@@ -32,15 +33,6 @@ pub const DELETION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The modern PVC backup action.
 pub struct ModernPvcBackup;
-
-fn item_only(item: Item) -> BackupOutput {
-    BackupOutput {
-        item: item.into_json(),
-        additional_items: Vec::new(),
-        operation_id: String::new(),
-        post_operation_items: Vec::new(),
-    }
-}
 
 /// The VolumeSnapshot the action creates for the claim.
 fn new_snapshot(item: &Item, backup: &Backup, name: &str, class: &str) -> Value {
