@@ -34,17 +34,10 @@ fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
     let mut table = Vec::new();
-    for file in case_files() {
-        let stem = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        let text = std::fs::read_to_string(&file).expect("read case file");
-        let cases =
-            volume_policy::cases::load(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        for case in cases {
-            let id = format!("{stem}/{}", case.name);
+    for file in volume_policy::cases::files(Path::new(CASE_DIR)).expect("read policy/cases") {
+        let cases = volume_policy::cases::load_file(&file)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for (id, _) in cases {
             table.push(id.clone());
             trials.push(Trial::test(id.clone(), move || check_case(&id)));
         }
@@ -53,17 +46,6 @@ fn main() {
         check_table(&table)
     }));
     libtest_mimic::run(&args, trials).exit();
-}
-
-/// The `*.yaml` files of the table, sorted by name (the order the program runs them in).
-fn case_files() -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(CASE_DIR)
-        .expect("read policy/cases")
-        .map(|e| e.expect("read policy/cases entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
 }
 
 /// What the program reported under wasmtime.

@@ -1,6 +1,6 @@
 //! The table of policy cases (`policy/cases/*.yaml`): loading a case file and checking a case.
-//! The native test runner and a WebAssembly guest use the same code; the caller reads the
-//! files (or embeds them) and names the tests.
+//! The native test runner, the WebAssembly program and its runner use the same code: [`files`]
+//! lists a folder's case files, [`load_file`] reads one and names its cases `<file>/<case>`.
 //!
 //! A case file is a YAML list of cases:
 //!
@@ -17,6 +17,8 @@
 //!   parameters: {...}    # for custom: the expected parameters
 //!   error: text          # for the error expectations: a part of the error message
 //! ```
+
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
@@ -77,6 +79,34 @@ pub struct Case {
     pub pv: Option<Value>,
     /// The expectation.
     pub expect: Expect,
+}
+
+/// The case files (`*.yaml`) in `dir`, sorted by name.
+pub fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads and loads the case file `path`: each case with its name in the table,
+/// `<file stem>/<case name>`. The error says what failed (reading or loading), without the path.
+pub fn load_file(path: &Path) -> Result<Vec<(String, Case)>, String> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let cases = load(&text).map_err(|e| e.to_string())?;
+    Ok(cases
+        .into_iter()
+        .map(|case| (format!("{stem}/{}", case.name), case))
+        .collect())
 }
 
 /// Loads the cases of one case file.

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         eprintln!("usage: policy-cases DIR");
         return ExitCode::from(2);
     };
-    let files = match yaml_files(&PathBuf::from(dir)) {
+    let files = match volume_policy::cases::files(&PathBuf::from(dir)) {
         Ok(files) => files,
         Err(e) => {
             eprintln!("policy-cases: reading the case folder: {e}");
@@ -36,11 +36,7 @@ fn main() -> ExitCode {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let stem = name.strip_suffix(".yaml").unwrap_or(&name);
-        let cases = std::fs::read_to_string(&file)
-            .map_err(|e| e.to_string())
-            .and_then(|text| volume_policy::cases::load(&text).map_err(|e| e.to_string()));
-        let cases = match cases {
+        let cases = match volume_policy::cases::load_file(&file) {
             Ok(cases) => cases,
             Err(error) => {
                 println!("{}", json!({"file": name, "error": error}));
@@ -48,8 +44,7 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        for case in cases {
-            let id = format!("{stem}/{}", case.name);
+        for (id, case) in cases {
             let line = match case.run() {
                 Ok(()) => json!({"case": id, "ok": true}),
                 Err(difference) => {
@@ -65,17 +60,4 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
-}
-
-/// The `*.yaml` files in `dir`, sorted by name.
-fn yaml_files(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
 }
