@@ -997,6 +997,55 @@ async fn restore_execute() {
 }
 
 // E-03 to E-07: malformed input; the process keeps serving.
+// E-14: long inputs are quoted at a bounded length, so that every answer fits the header
+// limits of gRPC clients other than Go's.
+#[tokio::test]
+async fn answers_to_long_inputs_stay_under_2_kib() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    let backup = backup().to_string().into_bytes();
+    let long_id = format!("ns/{}/2024-05-01T09:30:00Z", "v".repeat(9_000));
+    let progress = bia(plugin.channel())
+        .progress(v2::BackupItemActionProgressRequest {
+            plugin: "velero.io/csi-volumesnapshot-backupper".into(),
+            operation_id: format!("{long_id}/extra"),
+            backup: backup.clone(),
+        })
+        .await
+        .unwrap_err();
+    let unknown = bia(plugin.channel())
+        .execute(execute_request(
+            &"p".repeat(9_000),
+            Vec::new(),
+            backup.clone(),
+        ))
+        .await
+        .unwrap_err();
+    let item = format!("{{\"kind\": \"{}é\"", "\u{7f}".repeat(9_000)).into_bytes();
+    let malformed = bia(plugin.channel())
+        .execute(execute_request(CLASS_BACKUPPER, item, backup))
+        .await
+        .unwrap_err();
+    for (status, starts) in [
+        (
+            &progress,
+            "velero.io/csi-volumesnapshot-backupper: operation ID ns/vvv",
+        ),
+        (&unknown, ""),
+        (&malformed, CLASS_BACKUPPER),
+    ] {
+        assert_eq!(status.code(), Code::Unknown, "{status:?}");
+        assert!(status.message().len() < 2048, "{}", status.message().len());
+        assert!(status.message().starts_with(starts), "{}", status.message());
+    }
+    assert!(
+        progress.message().ends_with("… is invalid"),
+        "{}",
+        progress.message()
+    );
+    plugin.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn malformed_input_is_an_error_naming_the_action() {
     let tmp = tempfile::tempdir().unwrap();

@@ -30,7 +30,7 @@ use crate::csi::finalize;
 use crate::csi::snapshots::{
     bound_content, content_ref, delete_with_snapshot, snapshot_ref, wait_for_handle,
 };
-use crate::model::error::ActionError;
+use crate::model::error::{ActionError, clipped};
 use crate::model::item::Item;
 use crate::model::json::{bool_at, i64_at, str_at};
 use crate::model::kube::message;
@@ -275,15 +275,16 @@ impl BackupItemAction for VolumeSnapshotBackup {
         let [namespace, name, started] = parts[..] else {
             host.log(
                 Level::Error,
-                &format!("invalid operation ID {operation_id}"),
+                &format!("invalid operation ID {}", clipped(operation_id)),
             );
-            return Err(ActionError::InvalidOperationId(operation_id.to_owned()));
+            return Err(ActionError::invalid_operation_id(operation_id));
         };
         let started = parse_rfc3339(started).map_err(|e| {
             host.log(
                 Level::Error,
                 &format!(
-                    "error parsing operation ID's StartedTime part into time {operation_id}: {e}"
+                    "error parsing operation ID's StartedTime part into time {}: {e}",
+                    clipped(operation_id)
                 ),
             );
             ActionError::Failed(e)

@@ -12,7 +12,7 @@ use crate::bindings::exports::velero::csi::actions::{BackupOutput, OperationProg
 use crate::csi::datamover::no_progress;
 use crate::csi::secrets::referenced_secret;
 use crate::csi::snapshots::content_ref;
-use crate::model::error::ActionError;
+use crate::model::error::{ActionError, clipped};
 use crate::model::item::Item;
 use crate::model::json::{bool_at, str_at};
 use crate::model::kube::message;
@@ -113,14 +113,18 @@ impl BackupItemAction for VolumeSnapshotContentBackup {
         }
         let parts: Vec<&str> = operation_id.split('/').collect();
         let [name, started] = parts[..] else {
-            host.log(Level::Error, &format!("Invalid operationID {operation_id}"));
-            return Err(ActionError::InvalidOperationId(operation_id.to_owned()));
+            host.log(
+                Level::Error,
+                &format!("Invalid operationID {}", clipped(operation_id)),
+            );
+            return Err(ActionError::invalid_operation_id(operation_id));
         };
         let started = parse_rfc3339(started).map_err(|e| {
             host.log(
                 Level::Error,
                 &format!(
-                    "error parsing operationID's StartedTime part into time {operation_id}: {e}"
+                    "error parsing operationID's StartedTime part into time {}: {e}",
+                    clipped(operation_id)
                 ),
             );
             ActionError::Failed(format!("fail to parse StartedTime: {e}"))

@@ -58,7 +58,34 @@ pub fn quoted(text: &str) -> String {
     format!("{cut:?}")
 }
 
+/// `text` for an error message where the Go plugin prints it bare (an operation ID): whole
+/// when it is short and has no control characters, otherwise cut to [`QUOTE_LIMIT`]
+/// characters (with `…`) and its control characters escaped.
+pub fn clipped(text: &str) -> std::borrow::Cow<'_, str> {
+    let short = text.chars().nth(QUOTE_LIMIT).is_none();
+    if short && !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    let mut cut = String::new();
+    for c in text.chars().take(QUOTE_LIMIT) {
+        if c.is_control() {
+            cut.extend(c.escape_default());
+        } else {
+            cut.push(c);
+        }
+    }
+    if !short {
+        cut.push('…');
+    }
+    cut.into()
+}
+
 impl ActionError {
+    /// An operation ID the action cannot use, clipped for the message.
+    pub fn invalid_operation_id(operation_id: &str) -> Self {
+        ActionError::InvalidOperationId(clipped(operation_id).into_owned())
+    }
+
     /// A failed Kubernetes call, described by `context`.
     pub fn kube(context: impl Into<String>, error: KubeError) -> Self {
         ActionError::Kube {
@@ -111,5 +138,20 @@ mod tests {
         assert_eq!(q.chars().count(), QUOTE_LIMIT + 3);
         assert!(q.ends_with("…\""));
         assert_eq!(quoted("a\nb"), "\"a\\nb\"");
+    }
+
+    #[test]
+    fn clipping_keeps_short_ids_and_bounds_long_ones() {
+        assert_eq!(
+            clipped("ns/vs/2024-01-01T00:00:00Z"),
+            "ns/vs/2024-01-01T00:00:00Z"
+        );
+        assert_eq!(clipped("a\nb"), "a\\nb");
+        let long = "x".repeat(9000);
+        let cut = clipped(&long);
+        assert_eq!(cut.chars().count(), QUOTE_LIMIT + 1);
+        assert!(cut.ends_with('…'));
+        let error = ActionError::invalid_operation_id(&long).to_string();
+        assert!(error.len() < 300, "{}", error.len());
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::adapter::imports::Imports;
-use crate::model::error::ActionError;
+use crate::model::error::{ActionError, clipped};
 use crate::model::json::str_at;
 use crate::model::kube::{namespaced, resources};
 use crate::model::labels::normalize;
@@ -111,11 +111,13 @@ pub fn find_data_upload(host: &dyn Imports, operation_id: &str) -> Result<Value,
         .map_err(|e| ActionError::kube("error to list DataUpload", e))?;
     match uploads.len() {
         0 => Err(ActionError::Failed(format!(
-            "not found DataUpload for operationID {operation_id}"
+            "not found DataUpload for operationID {}",
+            clipped(operation_id)
         ))),
         1 => Ok(uploads.remove(0)),
         _ => Err(ActionError::Failed(format!(
-            "more than one DataUpload found operationID {operation_id}"
+            "more than one DataUpload found operationID {}",
+            clipped(operation_id)
         ))),
     }
 }

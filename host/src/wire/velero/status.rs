@@ -8,9 +8,13 @@ use crate::logging::chain;
 use crate::router::RouterError;
 use crate::sandbox::CallError;
 
-/// Status messages travel in an HTTP/2 header; keep them well below header limits (an
-/// error may quote a whole item).
-const MAX_MESSAGE: usize = 8 * 1024;
+/// Status messages travel percent-encoded in the `grpc-message` HTTP/2 header; gRPC clients
+/// other than Go's refuse header lists over 8 KiB, and an error may quote a whole request
+/// field. A message is cut so that its encoded form stays within this many bytes.
+const MAX_ENCODED_MESSAGE: usize = 1900;
+
+/// What a cut message ends with.
+const CUT: &str = " …[truncated]";
 
 /// The status for a failed call into `action`.
 pub fn call_failed(action: &str, error: CallError) -> Status {
@@ -29,24 +33,47 @@ pub fn call_failed(action: &str, error: CallError) -> Status {
 /// The status for a call the router could not route (its component failed to load, or the
 /// name is not served under the kind called), in the words of Velero's Go framework.
 pub fn unrouted(error: RouterError) -> Status {
-    Status::unknown(chain(&error))
+    Status::unknown(bounded(chain(&error)))
 }
 
 /// The status for a request field that is not UTF-8 text.
 pub fn not_text(action: &str, field: &str, error: std::str::Utf8Error) -> Status {
-    Status::unknown(format!("{action}: {field}: invalid JSON: {error}"))
+    Status::unknown(bounded(format!("{action}: {field}: invalid JSON: {error}")))
 }
 
+/// `message`, cut at a character boundary (and marked) where its percent-encoded form would
+/// exceed [`MAX_ENCODED_MESSAGE`].
 fn bounded(mut message: String) -> String {
-    if message.len() > MAX_MESSAGE {
-        let mut end = MAX_MESSAGE;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-        message.push_str(" …[truncated]");
+    if encoded_len(&message) <= MAX_ENCODED_MESSAGE {
+        return message;
     }
+    let budget = MAX_ENCODED_MESSAGE - encoded_len(CUT);
+    let mut used = 0;
+    let mut end = 0;
+    for (at, c) in message.char_indices() {
+        used += encoded_char_len(c);
+        if used > budget {
+            break;
+        }
+        end = at + c.len_utf8();
+    }
+    message.truncate(end);
+    message.push_str(CUT);
     message
+}
+
+/// The length of `text` in `grpc-message`, counting every byte tonic may percent-encode as
+/// three.
+fn encoded_len(text: &str) -> usize {
+    text.chars().map(encoded_char_len).sum()
+}
+
+fn encoded_char_len(c: char) -> usize {
+    if c.is_ascii_alphanumeric() || "-._~/:,;=()[]*+!$&'@".contains(c) {
+        1
+    } else {
+        3 * c.len_utf8()
+    }
 }
 
 #[cfg(test)]
@@ -95,12 +122,24 @@ mod tests {
     }
 
     #[test]
-    fn long_messages_are_cut() {
+    fn long_messages_are_cut_to_a_bounded_header() {
+        for text in ["é".repeat(10_000), "a".repeat(10_000), "% \"".repeat(5_000)] {
+            let status = call_failed("a/b", CallError::Action(ActionError::Failed(text)));
+            assert!(status.message().ends_with("…[truncated]"));
+            let mut headers = http::HeaderMap::new();
+            status.add_header(&mut headers).expect("status headers");
+            let header = headers.get("grpc-message").expect("grpc-message");
+            assert!(header.len() <= MAX_ENCODED_MESSAGE, "{}", header.len());
+            assert!(header.len() > MAX_ENCODED_MESSAGE - 16, "{}", header.len());
+        }
+    }
+
+    #[test]
+    fn short_messages_are_whole() {
         let status = call_failed(
             "a/b",
-            CallError::Action(ActionError::Failed("é".repeat(10_000))),
+            CallError::Action(ActionError::Failed("é".repeat(300))),
         );
-        assert!(status.message().len() < MAX_MESSAGE + 32);
-        assert!(status.message().ends_with("…[truncated]"));
+        assert_eq!(status.message(), format!("a/b: {}", "é".repeat(300)));
     }
 }
