@@ -607,7 +607,11 @@ impl State {
     fn generate_name(&self, gvr: &Gvr, namespace: Option<&str>, prefix: &str) -> String {
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
         let mut prefix = prefix.to_owned();
-        prefix.truncate(58);
+        let mut end = prefix.len().min(58);
+        while !prefix.is_char_boundary(end) {
+            end -= 1;
+        }
+        prefix.truncate(end);
         let candidate = |n: usize| {
             if n == 0 {
                 return format!("{prefix}abcde");
@@ -693,6 +697,16 @@ mod tests {
         assert_ne!(a["metadata"]["uid"], b["metadata"]["uid"]);
         assert_eq!(a["kind"], "VolumeSnapshot");
         assert_eq!(a["metadata"]["namespace"], "app");
+    }
+
+    // Found by the fuzz target backup_actions: a claim name of multi-byte characters.
+    #[test]
+    fn generate_name_cuts_a_long_prefix_at_a_character_boundary() {
+        let cluster = Cluster::new();
+        let body = json!({"metadata": {"generateName": "é".repeat(40)}});
+        let created = cluster.create(&vs(), Some("app"), body).unwrap();
+        let name = created["metadata"]["name"].as_str().unwrap();
+        assert_eq!(name, format!("{}abcde", "é".repeat(29)));
     }
 
     #[test]

@@ -69,7 +69,11 @@ pub fn parse_rfc3339(text: &str) -> Result<Datetime, String> {
     }
     let offset = match rest {
         "Z" | "z" => 0,
-        zone if zone.len() == 6 && matches!(&zone[0..1], "+" | "-") && &zone[3..4] == ":" => {
+        zone if zone.len() == 6
+            && zone.is_ascii()
+            && matches!(&zone[0..1], "+" | "-")
+            && &zone[3..4] == ":" =>
+        {
             let hours = num(text.len() - 5..text.len() - 3)?;
             let minutes = num(text.len() - 2..text.len())?;
             let magnitude = hours * 3600 + minutes * 60;
