@@ -49,13 +49,13 @@ pub async fn serve(services: VeleroServices, logger: Arc<dyn LogSink>) -> Result
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
         .await;
 
-    let router = services.add_to(
-        Server::builder()
-            .add_service(health)
-            .add_service(GrpcControllerServer::new(Controller::new(shutdown_tx)))
-            .add_service(GrpcStdioServer::new(Stdio))
-            .add_service(GrpcBrokerServer::new(Broker)),
-    );
+    let routes = services
+        .routes()
+        .add_service(health)
+        .add_service(GrpcControllerServer::new(Controller::new(shutdown_tx)))
+        .add_service(GrpcStdioServer::new(Stdio))
+        .add_service(GrpcBrokerServer::new(Broker));
+    let router = Server::builder().add_routes(routes);
 
     // The socket listens before the line is printed: the client dials right after reading it.
     let mut stdout = std::io::stdout().lock();

@@ -10,7 +10,7 @@ mod status;
 
 use std::sync::Arc;
 
-use tonic::transport::server::Router as GrpcRouter;
+use tonic::service::Routes;
 
 use crate::proto::generated::delete_item_action_server::DeleteItemActionServer;
 use crate::proto::generated::plugin_lister_server::PluginListerServer;
@@ -34,10 +34,11 @@ impl VeleroServices {
         Self { argv0, router }
     }
 
-    /// Adds PluginLister, BackupItemAction v2, RestoreItemAction v2 and DeleteItemAction.
-    pub fn add_to(self, grpc: GrpcRouter) -> GrpcRouter {
+    /// PluginLister, BackupItemAction v2, RestoreItemAction v2 and DeleteItemAction, as
+    /// the routes the plugin's gRPC server serves (and a fuzz target calls in process).
+    pub fn routes(self) -> Routes {
         let plugins = self.router;
-        grpc.add_service(PluginListerServer::new(lister::Lister::new(
+        Routes::new(PluginListerServer::new(lister::Lister::new(
             self.argv0,
             plugins.clone(),
         )))
