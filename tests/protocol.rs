@@ -446,6 +446,77 @@ async fn survives_a_dropped_connection() {
     plugin.shutdown().await.unwrap();
 }
 
+// H-19: a client that sends the socket path as `:authority` (gRPC C-core and Python over a
+// Unix socket send it, percent-encoded or not) is served, as Go's server serves it. The
+// request is written frame by frame: no Rust HTTP/2 client sends such an authority.
+#[tokio::test]
+async fn any_authority_is_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let plugin = start(tmp.path()).await;
+    let socket = plugin.handshake().address.clone();
+    let frame = |kind: u8, flags: u8, stream: u8, payload: &[u8]| {
+        let len = payload.len();
+        let mut f = vec![
+            (len >> 16) as u8,
+            (len >> 8) as u8,
+            len as u8,
+            kind,
+            flags,
+            0,
+            0,
+            0,
+        ];
+        f.push(stream);
+        f.extend_from_slice(payload);
+        f
+    };
+    for authority in [socket.clone(), "tmp%2Fplugin%2Fsock".into()] {
+        let headers = [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", "/grpc.health.v1.Health/Check"),
+            (":authority", authority.as_str()),
+            ("content-type", "application/grpc"),
+            ("te", "trailers"),
+        ];
+        let block = fluke_hpack::Encoder::new()
+            .encode(headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+        let mut request = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        request.extend(frame(0x4, 0, 0, &[]));
+        request.extend(frame(0x1, 0x4, 1, &block));
+        request.extend(frame(0x0, 0x1, 1, b"\0\0\0\0\x08\x0a\x06plugin"));
+        let mut stream = tokio::net::UnixStream::connect(&socket).await.unwrap();
+        stream.write_all(&request).await.unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let mut header = [0_u8; 9];
+                stream.read_exact(&mut header).await.unwrap();
+                let len = usize::from(header[0]) << 16
+                    | usize::from(header[1]) << 8
+                    | usize::from(header[2]);
+                let mut payload = vec![0_u8; len];
+                stream.read_exact(&mut payload).await.unwrap();
+                match (header[3], header[8]) {
+                    (0x4, _) if header[4] & 0x1 == 0 => {
+                        stream.write_all(&frame(0x4, 0x1, 0, &[])).await.unwrap();
+                    }
+                    (0x3, 1) => return Err(format!("RST_STREAM {payload:?}")),
+                    (0x7, _) => return Err(format!("GOAWAY {payload:?}")),
+                    (0x0, 1) => return Ok(payload),
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .expect("an answer within 5 s");
+        // HealthCheckResponse { status: SERVING }.
+        assert_eq!(answer, Ok(vec![0, 0, 0, 0, 2, 0x08, 0x01]), "{authority}");
+    }
+    plugin.shutdown().await.unwrap();
+}
+
 // H-18: stderr closed by the reader; an RPC that logs still succeeds.
 #[tokio::test]
 async fn survives_a_closed_stderr() {

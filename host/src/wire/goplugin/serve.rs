@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::transport::Server;
 
+use super::authority::AnyAuthority;
 use super::handshake::{bind_unique, handshake_line, socket_dir};
 use super::services::{Broker, Controller, Stdio};
 use crate::logging::{Level, LogSink};
@@ -71,11 +73,13 @@ pub async fn serve(services: VeleroServices, logger: Arc<dyn LogSink>) -> Result
     );
 
     let mut stop = shutdown_rx.clone();
-    let server =
-        router.serve_with_incoming_shutdown(UnixListenerStream::new(listener), async move {
-            let mut rx = shutdown_rx;
-            let _ = rx.wait_for(|stop| *stop).await;
-        });
+    // Clients that send the socket path as `:authority` are served too (see `authority`).
+    let incoming =
+        UnixListenerStream::new(listener).map(|connection| connection.map(AnyAuthority::new));
+    let server = router.serve_with_incoming_shutdown(incoming, async move {
+        let mut rx = shutdown_rx;
+        let _ = rx.wait_for(|stop| *stop).await;
+    });
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => return result.map_err(ServeError::from),
