@@ -242,6 +242,58 @@ pub fn all_seeds() -> Vec<Vec<u8>> {
     all
 }
 
+/// The seeds of the HTTP/2 target: the gRPC target's requests as a client sends them on the
+/// socket (preface, SETTINGS, HEADERS, DATA), their `:authority` the socket path, gRPC
+/// C-core's percent-encoded path or `localhost` in turn, several requests per connection so
+/// that the client's dynamic table is used.
+pub fn http2_seeds() -> Vec<Vec<u8>> {
+    const AUTHORITIES: [&str; 3] = ["/tmp/plugin1/plugin", "tmp%2Fplugin1%2Fplugin", "localhost"];
+    let requests = all_seeds();
+    requests
+        .chunks(5)
+        .enumerate()
+        .map(|(at, chunk)| {
+            let mut encoder = fluke_hpack::Encoder::new();
+            let mut bytes = vec![0xff];
+            bytes.extend_from_slice(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+            bytes.extend(frame(0x4, 0, 0, &[]));
+            for (i, seed) in chunk.iter().enumerate() {
+                let [method, _, _, message @ ..] = &seed[..] else {
+                    continue;
+                };
+                let stream = u32::try_from(1 + 2 * i).unwrap_or(1);
+                let path = METHODS[usize::from(method & 0x0F) % METHODS.len()];
+                let authority = AUTHORITIES[(at + i) % AUTHORITIES.len()];
+                let headers = [
+                    (":method", "POST"),
+                    (":scheme", "http"),
+                    (":path", path),
+                    (":authority", authority),
+                    ("content-type", "application/grpc"),
+                    ("te", "trailers"),
+                ];
+                let block =
+                    encoder.encode(headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+                bytes.extend(frame(0x1, 0x4, stream, &block));
+                let mut data = vec![0];
+                data.extend_from_slice(&u32::try_from(message.len()).unwrap_or(0).to_be_bytes());
+                data.extend_from_slice(message);
+                bytes.extend(frame(0x0, 0x1, stream, &data));
+            }
+            bytes
+        })
+        .collect()
+}
+
+/// An HTTP/2 frame (RFC 9113 §4.1).
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(payload.len()).unwrap_or(0).to_be_bytes();
+    let mut out = vec![length[1], length[2], length[3], kind, flags];
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
 /// The seeds of the gRPC target for the scenario at `index`: its first call as Velero sends
 /// it, and the AppliesTo of its action.
 fn seeds(index: usize, request: &Request) -> Vec<Vec<u8>> {

@@ -8,6 +8,7 @@
 //! with the fields that are present in place of its own; its later steps run as written.
 //! The gRPC target's input is a method byte (low nibble: the method; high bit: the modern
 //! name set), a scenario index for the cluster, then a protobuf message as Velero sends it.
+//! The HTTP/2 target's input is a chunk size (one byte) and the bytes a client sends.
 //!
 //! Each target's seeds are written from the corpus by the target itself: with
 //! [`SEEDS_ENV`] set to a directory, it writes them there and exits ([`init`]).
@@ -30,7 +31,7 @@ pub mod grpc;
 pub const SEEDS_ENV: &str = "VELERO_CSI_FUZZ_SEEDS";
 
 /// A target's start-up: with [`SEEDS_ENV`] set, writes the seeds of `target` (a name of
-/// [`Family::name`] or `grpc_requests`) and exits; otherwise loads the corpus, so that the
+/// [`Family::name`], `grpc_requests` or `http2_frames`) and exits; otherwise loads the corpus, so that the
 /// first input does not pay for it.
 pub fn init(target: &str) {
     let Some(dir) = std::env::var_os(SEEDS_ENV) else {
@@ -43,6 +44,7 @@ pub fn init(target: &str) {
             .enumerate()
             .map(|(index, start)| action_seed(index, &start.request))
             .collect(),
+        None if target == "http2_frames" => grpc::http2_seeds(),
         None => grpc::all_seeds(),
     };
     let dir = std::path::Path::new(&dir);

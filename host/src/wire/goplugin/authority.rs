@@ -151,6 +151,12 @@ impl Rewriter {
     }
 
     fn finish(&mut self, pending: Pending, out: &mut Vec<u8>) {
+        // The decoder panics on some malformed integers: such a block is not given to it.
+        if !well_formed(&pending.block) {
+            self.passthrough = true;
+            out.extend_from_slice(&pending.raw);
+            return;
+        }
         let mut block = Vec::with_capacity(pending.block.len() + 16);
         let decoded = self.decoder.decode_with_cb(&pending.block, |name, value| {
             let value: &[u8] =
@@ -209,6 +215,53 @@ fn headers_fragment(flags: u8, payload: &[u8]) -> Option<(Option<[u8; 5]>, &[u8]
         fragment = rest;
     }
     Some((priority, fragment))
+}
+
+/// Whether every representation of a header block has well-formed integers and strings that
+/// end inside the block (RFC 7541 §5, §6); what they mean is the decoder's to check.
+fn well_formed(mut block: &[u8]) -> bool {
+    while let Some(&first) = block.first() {
+        let (prefix, strings_if_new_name) = match first {
+            0x80.. => (7, false),
+            0x40..=0x7f => (6, true),
+            0x20..=0x3f => (5, false),
+            _ => (4, true),
+        };
+        let Some((index, used)) = hpack_integer(block, prefix) else {
+            return false;
+        };
+        block = &block[used..];
+        if strings_if_new_name {
+            let strings = if index == 0 { 2 } else { 1 };
+            for _ in 0..strings {
+                let Some((length, used)) = hpack_integer(block, 7) else {
+                    return false;
+                };
+                let Some(rest) = block.get(used..).and_then(|r| r.get(length..)) else {
+                    return false;
+                };
+                block = rest;
+            }
+        }
+    }
+    true
+}
+
+/// An HPACK integer with a `prefix`-bit prefix at the start of `bytes`, and the bytes it
+/// takes; none when it is cut short or does not fit in 28 bits.
+fn hpack_integer(bytes: &[u8], prefix: u32) -> Option<(usize, usize)> {
+    let max = (1_usize << prefix) - 1;
+    let mut value = usize::from(*bytes.first()?) & max;
+    if value < max {
+        return Some((value, 1));
+    }
+    for (at, &byte) in bytes.iter().enumerate().skip(1).take(4) {
+        value += usize::from(byte & 0x7f) << (7 * (at - 1));
+        if byte & 0x80 == 0 {
+            return Some((value, at + 1));
+        }
+    }
+    None
 }
 
 /// A literal header field without indexing, new name, no Huffman coding (RFC 7541 §6.2.2).

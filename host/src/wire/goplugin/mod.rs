@@ -1,7 +1,7 @@
 //! The hashicorp go-plugin side of the protocol: the handshake on stdout, the Unix socket,
 //! the infrastructure services, and serving until Velero asks the process to stop.
 
-mod authority;
+pub mod authority;
 pub mod handshake;
 mod serve;
 pub mod services;

@@ -183,3 +183,28 @@ fn an_incomplete_frame_at_the_end_is_forwarded() {
     bytes.extend_from_slice(&[0, 0, 9, HEADERS]);
     assert!(rewrite(&bytes).ends_with(&[0, 0, 9, HEADERS]));
 }
+
+// Found by the fuzz target http2_frames: a dynamic table size update whose integer is cut
+// short made the HPACK decoder panic.
+#[test]
+fn a_malformed_size_update_goes_through_without_decoding() {
+    for block in [
+        &[0x3f][..],
+        &[0x3f, 0xff, 0xff, 0xff, 0xff, 0xff],
+        &[0x00, 0x05, b'a'],
+    ] {
+        let mut bytes = CLIENT_PREFACE.to_vec();
+        bytes.extend(frame(HEADERS, END_HEADERS, 1, block));
+        assert_eq!(rewrite(&bytes), bytes);
+    }
+}
+
+#[test]
+fn integers_are_read_as_rfc_7541_writes_them() {
+    assert_eq!(hpack_integer(&[10], 5), Some((10, 1)));
+    assert_eq!(hpack_integer(&[31, 154, 10], 5), Some((1337, 3)));
+    assert_eq!(hpack_integer(&[0xff, 0x80], 7), None);
+    let mut out = Vec::new();
+    integer(&mut out, 1337);
+    assert_eq!(hpack_integer(&out, 7), Some((1337, out.len())));
+}
