@@ -285,7 +285,7 @@ pub fn http2_seeds() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// An HTTP/2 frame (RFC 9113 §4.1).
+/// An HTTP/2 frame (RFC 9113 section 4.1).
 fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let length = u32::try_from(payload.len()).unwrap_or(0).to_be_bytes();
     let mut out = vec![length[1], length[2], length[3], kind, flags];

@@ -17,11 +17,11 @@ use fluke_hpack::Decoder;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::transport::server::Connected;
 
-/// The client connection preface (RFC 9113 §3.4).
+/// The client connection preface (RFC 9113 section 3.4).
 const PREFACE_LEN: usize = 24;
 /// A frame header's length.
 const FRAME_HEADER: usize = 9;
-/// The largest frame payload the server accepts without announcing more (RFC 9113 §6.5.2).
+/// The largest frame payload the server accepts without announcing more (RFC 9113 section 6.5.2).
 const MAX_FRAME: usize = 16_384;
 /// The dynamic table size the server announces (the HTTP/2 default).
 const HEADER_TABLE_SIZE: usize = 4_096;
@@ -218,7 +218,7 @@ fn headers_fragment(flags: u8, payload: &[u8]) -> Option<(Option<[u8; 5]>, &[u8]
 }
 
 /// Whether every representation of a header block has well-formed integers and strings that
-/// end inside the block (RFC 7541 §5, §6); what they mean is the decoder's to check.
+/// end inside the block (RFC 7541 sections 5 and 6); what they mean is the decoder's to check.
 fn well_formed(mut block: &[u8]) -> bool {
     while let Some(&first) = block.first() {
         let (prefix, strings_if_new_name) = match first {
@@ -264,7 +264,7 @@ fn hpack_integer(bytes: &[u8], prefix: u32) -> Option<(usize, usize)> {
     None
 }
 
-/// A literal header field without indexing, new name, no Huffman coding (RFC 7541 §6.2.2).
+/// A literal header field without indexing, new name, no Huffman coding (RFC 7541 section 6.2.2).
 fn literal(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.push(0);
     for text in [name, value] {
@@ -273,7 +273,7 @@ fn literal(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     }
 }
 
-/// An HPACK integer with a 7-bit prefix and the Huffman bit clear (RFC 7541 §5.1).
+/// An HPACK integer with a 7-bit prefix and the Huffman bit clear (RFC 7541 section 5.1).
 fn integer(out: &mut Vec<u8>, mut value: usize) {
     const PREFIX_MAX: usize = 127;
     if value < PREFIX_MAX {
