@@ -71,13 +71,16 @@ impl Default for Rewriter {
 impl Rewriter {
     /// Takes `bytes` from the client; appends to `out` what the server can have now.
     pub fn push(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
-        self.input.extend_from_slice(bytes);
+        // The buffer is taken out while its frames are handled, so that a frame is passed
+        // on from it without a copy of its own.
+        let mut input = std::mem::take(&mut self.input);
+        input.extend_from_slice(bytes);
         let mut at = 0;
         loop {
-            let rest = &self.input[at..];
+            let rest = &input[at..];
             if self.passthrough {
                 out.extend_from_slice(rest);
-                at = self.input.len();
+                at = input.len();
                 break;
             }
             if self.preface_left > 0 {
@@ -98,11 +101,11 @@ impl Rewriter {
             let Some(frame) = rest.get(..FRAME_HEADER + length) else {
                 break;
             };
-            let frame = frame.to_vec();
             at += frame.len();
-            self.frame(&frame, out);
+            self.frame(frame, out);
         }
-        self.input.drain(..at);
+        input.drain(..at);
+        self.input = input;
     }
 
     /// Whatever the client sent after its last complete frame, forwarded as it is (at the
